@@ -1,0 +1,44 @@
+"""Command line entry point: ``python -m tap_restgeneric.demo`` serves the demo API."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from types import FrameType
+
+from tap_restgeneric.demo.server import DemoServer
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the demo API until SIGINT/SIGTERM, then return 0."""
+    parser = argparse.ArgumentParser(prog="python -m tap_restgeneric.demo", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind")
+    parser.add_argument("--port", type=int, default=8765, help="port to bind (0 = any free)")
+    parser.add_argument("--no-faults", action="store_true", help="disable injected 429/503s")
+    parser.add_argument("--verbose", action="store_true", help="log requests to stderr")
+    args = parser.parse_args(argv)
+
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    server = DemoServer(
+        host=args.host, port=args.port, faults=not args.no_faults, verbose=args.verbose
+    )
+    server.start()
+    print(f"demo API listening on {server.url}", file=sys.stderr, flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""Resolve one merged endpoint dict: paginator, auth, selector, retries, response actions, path."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tap_restgeneric.auth import AUTHS
+from tap_restgeneric.errors import ConfigErrors, Path, one_of
+from tap_restgeneric.fields import Field, check_options, check_value
+from tap_restgeneric.paginators import PAGINATORS
+from tap_restgeneric.registry import Registry
+from tap_restgeneric.secrets import lookup
+from tap_restgeneric.selectors import WHOLE_BODY, check_jsonpath
+from tap_restgeneric.spec import (
+    DEFAULT_RETRY_STATUSES,
+    ComponentSpec,
+    EndpointSpec,
+    ResponseAction,
+    RetrySpec,
+)
+
+ENDPOINT_FIELDS = {
+    "path": Field("string"),
+    "method": Field("string", "GET", False, ("GET", "POST")),
+    "params": Field("object", {}),
+    "json": Field("object"),
+    "data": Field("any"),
+    "headers": Field("object", {}),
+    "paginator": Field("any"),
+    "data_selector": Field("any"),
+    "response_actions": Field("list", []),
+    "incremental": Field("any"),
+    "auth": Field("any"),
+    "error_handler": Field("object"),
+}
+ERROR_HANDLER_FIELDS = {
+    "retry_on_status_codes": Field("integer list"),
+    "max_retries": Field("integer", 4, nullable=False),
+    "backoff_factor": Field("number", 1.0, nullable=False),
+    "max_retry_delay": Field("number", 300.0, nullable=False),
+}
+ACTION_FIELDS = {
+    "status_code": Field("integer"),
+    "content": Field("string"),
+    "action": Field("string", None, False, ("ignore", "retry", "fail")),
+}
+_SINGLE_ENTITY = re.compile(r"\{[A-Za-z0-9._-]+\}[^/]*$")
+
+
+def component(
+    raw: Any, registry: Registry[Any], path: Path, errors: ConfigErrors, secrets: Mapping[str, Any]
+) -> ComponentSpec | None:
+    """Resolve a paginator/auth given as a dict with ``type`` or a shorthand type string."""
+    if isinstance(raw, str):
+        raw = {"type": raw, **_shorthand_fields(raw, registry, secrets)}
+        type_path = path
+    elif isinstance(raw, dict):
+        if "type" not in raw and registry.kind == "auth":
+            raw = {"type": "bearer", **raw}
+        type_path = (*path, "type")
+    else:
+        errors.add(
+            path, f"a {registry.kind} cannot be {type(raw).__name__}", "an object or a type name"
+        )
+        return None
+    name = raw.get("type")
+    if name is None:
+        errors.add(path, "missing required key 'type'", one_of(registry.names))
+        return None
+    cls = registry.get(name) if isinstance(name, str) else None
+    if cls is None:
+        errors.unknown_name(type_path, f"{registry.kind} type", name, registry.names)
+        return None
+    if hasattr(cls, "options_from"):
+        options = cls.options_from(raw, path, errors)
+    else:
+        options = check_options(raw, cls.fields, path, errors, ignore=frozenset({"type"}))
+    return ComponentSpec(name, options)
+
+
+def _shorthand_fields(
+    name: str, registry: Registry[Any], secrets: Mapping[str, Any]
+) -> dict[str, Any]:
+    """For an auth type string, read each field from secrets/environment by its name."""
+    cls = registry.get(name)
+    if registry.kind != "auth" or cls is None:
+        return {}
+    found = {key: lookup(key, secrets) for key in cls.fields}
+    return {key: value for key, value in found.items() if value is not None}
+
+
+def retry_policy(raw: Mapping[str, Any], path: Path, errors: ConfigErrors) -> RetrySpec:
+    """Resolve an ``error_handler`` into a retry policy."""
+    options = check_options(raw, ERROR_HANDLER_FIELDS, path, errors)
+    codes = options["retry_on_status_codes"]
+    return RetrySpec(
+        status_codes=DEFAULT_RETRY_STATUSES if codes is None else frozenset(codes),
+        max_retries=options["max_retries"] or 0,
+        backoff_factor=float(options["backoff_factor"] or 0),
+        max_delay=float(options["max_retry_delay"] or 0),
+    )
+
+
+def response_actions(
+    raw: list[Any], path: Path, errors: ConfigErrors
+) -> tuple[ResponseAction, ...]:
+    """Resolve ``response_actions`` (dicts only: callables cannot be written in JSON)."""
+    actions = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            errors.add(
+                (*path, i), f"wrong type: got {type(item).__name__}", "an object with 'action'"
+            )
+            continue
+        options = check_options(item, ACTION_FIELDS, (*path, i), errors)
+        if options["status_code"] is None and options["content"] is None:
+            errors.add((*path, i), "the action matches nothing", "'status_code' and/or 'content'")
+        actions.append(
+            ResponseAction(options["status_code"], options["content"], options["action"])
+        )
+    return tuple(actions)
+
+
+def data_selector(raw: Any, path: Path, errors: ConfigErrors) -> str | None:
+    """Resolve data_selector: a JSONPath, ``$``/``[]`` for the whole body, None to detect."""
+    if raw is None or raw == "":
+        return None
+    if raw == []:
+        return WHOLE_BODY
+    if not isinstance(raw, str):
+        errors.add(path, f"wrong type: got {type(raw).__name__}", "a JSONPath string, '$' or []")
+        return None
+    problem = check_jsonpath(raw)
+    if problem:
+        errors.add(
+            path,
+            f"invalid JSONPath {raw!r}: {problem}",
+            "a JSONPath such as 'data' or 'items[*].data'",
+        )
+    return raw
+
+
+def bind_path(path_text: str, params: dict[str, Any], where: Path, errors: ConfigErrors) -> str:
+    """Substitute static params named in the path (removing them from the query); check the rest."""
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(path_text) if f is not None]
+    except ValueError as exc:
+        errors.add(
+            where,
+            f"path {path_text!r} is not a valid template: {exc}",
+            "'{{' and '}}' for literal braces",
+        )
+        return path_text
+    values: dict[str, str] = {}
+    for name in fields:
+        if "." in name:
+            errors.add(
+                where,
+                f"placeholder {{{name}}} in path {path_text!r} is not supported yet",
+                "a static path param",
+            )
+        elif name in params and not isinstance(params[name], dict):
+            values[name] = str(params.pop(name))
+        else:
+            errors.add(
+                where, f"path {path_text!r} requires a param named {name!r}", f"params[{name!r}]"
+            )
+    if errors:
+        return path_text
+    return path_text.format(**values)
+
+
+@dataclass(frozen=True)
+class ClientDefaults:
+    """Client-level components, resolved once and inherited by every endpoint."""
+
+    paginator: ComponentSpec | None
+    auth: ComponentSpec | None
+    retry: RetrySpec
+
+
+def endpoint_spec(
+    merged: Mapping[str, Any],
+    client: ClientDefaults,
+    path: Path,
+    errors: ConfigErrors,
+    secrets: Mapping[str, Any],
+) -> EndpointSpec:
+    """Resolve one endpoint (already merged with defaults) against the client settings."""
+    opts = check_options(merged, ENDPOINT_FIELDS, path, errors)
+    raw_path = opts["path"] or ""
+    single_entity = bool(_SINGLE_ENTITY.search(raw_path))
+    params = dict(opts["params"] or {})
+    for key, value in params.items():
+        if isinstance(value, dict):
+            errors.add(
+                (*path, "params", key),
+                "dict params (resolve/incremental) are not supported yet",
+                "a scalar or a list",
+            )
+    bound = bind_path(raw_path, params, (*path, "path"), errors)
+
+    if opts["paginator"] is not None:
+        paginator = component(opts["paginator"], PAGINATORS, (*path, "paginator"), errors, secrets)
+    elif single_entity:
+        paginator = ComponentSpec("single_page", {})
+    else:
+        paginator = client.paginator or ComponentSpec("auto", {})
+
+    selector_path = (*path, "data_selector")
+    selector = data_selector(opts["data_selector"], selector_path, errors)
+    if selector is None and single_entity:
+        selector = WHOLE_BODY
+
+    auth = client.auth
+    if opts["auth"] is not None:
+        auth = component(opts["auth"], AUTHS, (*path, "auth"), errors, secrets)
+    retry = client.retry
+    if opts["error_handler"] is not None:
+        retry = retry_policy(opts["error_handler"], (*path, "error_handler"), errors)
+    if opts["incremental"] is not None:
+        errors.add(
+            (*path, "incremental"), "incremental is not supported yet", "no 'incremental' key"
+        )
+    for key, value in (opts["headers"] or {}).items():
+        check_value(value, Field("string", nullable=False), (*path, "headers", key), errors)
+    return EndpointSpec(
+        path=bound,
+        method=opts["method"] or "GET",
+        params=params,
+        json=opts["json"],
+        data=opts["data"],
+        headers=dict(opts["headers"] or {}),
+        paginator=paginator or ComponentSpec("single_page", {}),
+        data_selector=selector,
+        auth=auth,
+        response_actions=response_actions(
+            opts["response_actions"] or [], (*path, "response_actions"), errors
+        ),
+        retry=retry,
+    )

@@ -1,0 +1,96 @@
+"""``auto``: detect the paginator from the first response as dlt does, and log the guess."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from singer_sdk.streams.rest import HTTPRequest
+
+from tap_restgeneric.errors import ConfigErrors
+from tap_restgeneric.paginators.base import PAGINATORS, Page, Paginator
+
+logger = logging.getLogger(__name__)
+_TOTAL_PAGE_KEYS = {"total_pages", "pages", "totalpages"}
+
+
+def _find_key(body: Any, match: Any, trail: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    """Depth-first search for the first key path whose last key satisfies ``match``."""
+    if not isinstance(body, dict):
+        return None
+    for key, value in body.items():
+        if match(str(key), value):
+            return (*trail, str(key))
+        found = _find_key(value, match, (*trail, str(key)))
+        if found:
+            return found
+    return None
+
+
+def _quote(keys: tuple[str, ...]) -> str:
+    return ".".join(k if k.replace("_", "").isalnum() else f"['{k}']" for k in keys)
+
+
+def _next_value(body: Any) -> tuple[str, Any] | None:
+    """The first key starting with "next" (or its href/url child) and its scalar value."""
+    keys = _find_key(body, lambda k, v: k.lower().startswith("next"))
+    if keys is None:
+        return None
+    node: Any = body
+    for key in keys:
+        node = node[key]
+    if isinstance(node, dict):
+        inner = next((k for k in node if str(k).lower().startswith(("href", "url"))), None)
+        if inner is None:
+            return None
+        keys, node = (*keys, str(inner)), node[inner]
+    if isinstance(node, str | int | float) and not isinstance(node, bool):
+        return _quote(keys), node
+    return None
+
+
+def detect(page: Page) -> dict[str, Any]:
+    """Return a paginator config (as a user would write it) matching the first response."""
+    if "next" in page.response.links:
+        return {"type": "header_link"}
+    found = _next_value(page.body)
+    if found and isinstance(found[1], str) and found[1].startswith(("http", "/")):
+        return {"type": "json_link", "next_url_path": found[0]}
+    total = _find_key(page.body, lambda k, v: k.lower() in _TOTAL_PAGE_KEYS)
+    if total is not None:
+        return {"type": "page_number", "total_path": _quote(total), "base_page": 0}
+    if found:
+        return {"type": "cursor", "cursor_path": found[0], "cursor_param": "cursor"}
+    return {"type": "single_page"}
+
+
+@PAGINATORS.register("auto")
+class AutoPaginator(Paginator):
+    """Sends the first request as configured, then delegates to the detected paginator."""
+
+    def __init__(self, options: Any) -> None:
+        super().__init__(options)
+        self.inner: Paginator | None = None
+        self.detected: dict[str, Any] | None = None
+
+    def apply(self, request: HTTPRequest, token: Any) -> None:
+        """Let the detected paginator write tokens after the first page."""
+        if self.inner is not None:
+            self.inner.apply(request, token)
+
+    def next_token(self, page: Page, token: Any) -> Any:
+        """Detect on the first page, then follow the detected style."""
+        if self.inner is None:
+            self.detected = detect(page)
+            errors = ConfigErrors()
+            cls = PAGINATORS[self.detected["type"]]
+            self.inner = cls(cls.options_from(self.detected, (), errors))
+            if self.detected["type"] != "single_page" or len(page.records) > 1:
+                logger.warning(
+                    "No paginator configured; guessed %s from the first response. "
+                    "Set it explicitly to silence this guess.",
+                    json.dumps(self.detected),
+                )
+            token = self.inner.first_token()
+        return self.inner.advance(page, token)

@@ -1,0 +1,183 @@
+"""Send one request with retries (Retry-After, backoff, response_actions); parse its body once."""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import backoff
+import msgspec
+import requests
+
+from tap_restgeneric.errors import StreamRequestError
+from tap_restgeneric.redaction import REDACT, excerpt
+from tap_restgeneric.spec import ResponseAction, RetrySpec
+
+logger = logging.getLogger(__name__)
+TRANSIENT_ERRORS = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+_decoder = msgspec.json.Decoder()
+sleep = time.sleep
+
+
+@dataclass
+class Fetched:
+    """A successful response and its parsed JSON body (None for an empty body)."""
+
+    response: requests.Response
+    body: Any
+
+
+class _Retry(Exception):
+    """Internal: this attempt failed in a way worth retrying."""
+
+    def __init__(self, reason: str, wait: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.wait = wait
+
+
+def retry_after(response: requests.Response, cap: float) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or HTTP date), capped; None if absent."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        if parsed is None:
+            return None
+        seconds = parsed.timestamp() - time.time()
+    return max(0.0, min(seconds, cap))
+
+
+def _waits(retry: RetrySpec) -> Iterator[float]:
+    """Exponential backoff (factor · 2^n) with up to 10% jitter, capped at max_delay."""
+    expo = backoff.expo(base=2, factor=retry.backoff_factor, max_value=retry.max_delay)
+    next(expo)
+    for value in expo:
+        yield min(retry.max_delay, value * (1 + random.random() / 10))
+
+
+class Requester:
+    """Sends prepared requests for one stream under its retry policy and response actions."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        stream_name: str,
+        retry: RetrySpec,
+        actions: tuple[ResponseAction, ...],
+        timeout: float,
+    ) -> None:
+        self.session = session
+        self.stream_name = stream_name
+        self.retry = retry
+        self.actions = actions
+        self.timeout = timeout
+        self.retries = 0
+
+    def describe(self, request: requests.PreparedRequest) -> str:
+        """``stream 'x': GET <redacted url>``."""
+        return f"stream {self.stream_name!r}: {request.method} {REDACT(request.url or '')}"
+
+    def fetch(self, request: requests.PreparedRequest) -> Fetched | None:
+        """Send with retries; return the parsed page, or None when a response action ignores it."""
+        waits = _waits(self.retry)
+        attempt = 0
+        while True:
+            try:
+                return self._attempt(request)
+            except _Retry as problem:
+                attempt += 1
+                if attempt > self.retry.max_retries:
+                    tries = f" after {self.retry.max_retries} retries" if attempt > 1 else ""
+                    msg = f"{self.describe(request)} failed{tries}: {problem.reason}"
+                    raise StreamRequestError(msg) from None
+                wait = problem.wait if problem.wait is not None else next(waits)
+                self.retries += 1
+                logger.warning(
+                    "%s: %s; retry %d/%d in %.1f s",
+                    self.describe(request),
+                    problem.reason,
+                    attempt,
+                    self.retry.max_retries,
+                    wait,
+                )
+                sleep(wait)
+
+    def _attempt(self, request: requests.PreparedRequest) -> Fetched | None:
+        try:
+            response = self.session.send(request, timeout=self.timeout)
+        except TRANSIENT_ERRORS as exc:
+            raise _Retry(f"{type(exc).__name__} ({REDACT(str(exc))[:200]})") from None
+        status = response.status_code
+        failure = f"status {status} {response.reason or ''}".rstrip()
+        for action in self.actions:
+            if self._matches(action, response):
+                if action.action == "ignore":
+                    logger.info(
+                        "%s: %s ignored by response_actions", self.describe(request), failure
+                    )
+                    return None
+                if action.action == "retry":
+                    raise _Retry(
+                        f"{failure} (response_actions: retry)", self._retry_after(response)
+                    )
+                raise StreamRequestError(
+                    self._fatal(request, response, f"{failure} (response_actions: fail)")
+                )
+        if status in self.retry.status_codes:
+            raise _Retry(f"{failure}: {excerpt(response.text, 120)}", self._retry_after(response))
+        if status >= 400:
+            raise StreamRequestError(self._fatal(request, response, failure))
+        return Fetched(response, self._parse(request, response))
+
+    def _retry_after(self, response: requests.Response) -> float | None:
+        return retry_after(response, self.retry.max_delay)
+
+    @staticmethod
+    def _matches(action: ResponseAction, response: requests.Response) -> bool:
+        if action.status_code is not None and action.status_code != response.status_code:
+            return False
+        return action.content is None or action.content in response.text
+
+    def _fatal(
+        self, request: requests.PreparedRequest, response: requests.Response, what: str
+    ) -> str:
+        body = excerpt(response.text)
+        return f"{self.describe(request)} failed with {what}" + (f": {body}" if body else "")
+
+    def _parse(self, request: requests.PreparedRequest, response: requests.Response) -> Any:
+        content = response.content
+        if not content.strip():
+            return None
+        try:
+            return _decoder.decode(content)
+        except msgspec.DecodeError as exc:
+            kind = response.headers.get("Content-Type", "")
+            if "html" in kind.lower() or content.lstrip()[:1] == b"<":
+                raise StreamRequestError(
+                    self._fatal(
+                        request,
+                        response,
+                        f"status {response.status_code} but an HTML page where JSON was expected",
+                    )
+                ) from None
+            if "truncated" in str(exc):
+                raise _Retry(f"truncated JSON body ({len(content)} bytes)") from None
+            raise StreamRequestError(
+                self._fatal(
+                    request, response, f"status {response.status_code} but invalid JSON ({exc})"
+                )
+            ) from None

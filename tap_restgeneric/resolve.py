@@ -1,0 +1,266 @@
+"""Raw config → RestApiSpec: secrets, shorthands, resource_defaults merge, all errors at once."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from tap_restgeneric.auth import AUTHS
+from tap_restgeneric.endpoints import (
+    ClientDefaults,
+    component,
+    endpoint_spec,
+    retry_policy,
+)
+from tap_restgeneric.errors import ConfigErrors, Path
+from tap_restgeneric.fields import Field, check_options, check_value
+from tap_restgeneric.paginators import PAGINATORS
+from tap_restgeneric.redaction import REDACT
+from tap_restgeneric.secrets import resolve_secrets
+from tap_restgeneric.spec import ResourceSpec, RestApiSpec, RetrySpec
+
+OWN_SETTINGS = (
+    "client",
+    "resource_defaults",
+    "resources",
+    "secrets",
+    "start_date",
+    "request_timeout",
+)
+CLIENT_FIELDS = {
+    "base_url": Field("string", None, nullable=False),
+    "headers": Field("object", {}),
+    "auth": Field("any"),
+    "paginator": Field("any"),
+    "error_handler": Field("object"),
+    "session": Field("any"),
+}
+RESOURCE_FIELDS = {
+    "name": Field("name", None, nullable=False),
+    "endpoint": Field("any"),
+    "primary_key": Field("any"),
+    "selected": Field("boolean", True, nullable=False),
+    "schema": Field("object"),
+    "table_name": Field("name"),
+    "write_disposition": Field("any"),
+    "include_from_parent": Field("string list"),
+    "processing_steps": Field("any"),
+    # dlt resource hints accepted for compatibility; they describe dlt's loading, not the extract.
+    "merge_key": Field("any"),
+    "columns": Field("any"),
+    "schema_contract": Field("any"),
+    "table_format": Field("any"),
+    "file_format": Field("any"),
+    "references": Field("any"),
+    "parent_table_name": Field("any"),
+    "nested_hints": Field("any"),
+    "max_table_nesting": Field("integer"),
+    "parallelized": Field("boolean"),
+}
+PYTHON_ONLY = {
+    "session": "a requests session is Python-only; use 'error_handler' and 'request_timeout'",
+    "processing_steps": (
+        "processing_steps take Python callables; use Singer stream maps ('stream_maps' "
+        "setting) to filter and transform records"
+    ),
+}
+WRITE_DISPOSITIONS = ("append", "replace", "merge")
+
+
+def merge_defaults(resource: dict[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge resource_defaults into a resource by dlt's rules (params/json one level deep)."""
+    merged = copy.deepcopy(dict(defaults))
+    for key, value in resource.items():
+        if key == "endpoint" and isinstance(value, dict) and isinstance(merged.get(key), dict):
+            endpoint = merged[key]
+            for ekey, evalue in value.items():
+                base = endpoint.get(ekey)
+                if (
+                    ekey in ("params", "json")
+                    and isinstance(base, dict)
+                    and isinstance(evalue, dict)
+                ):
+                    endpoint[ekey] = {**base, **evalue}
+                else:
+                    endpoint[ekey] = evalue
+        elif key == "columns" and isinstance(value, dict) and isinstance(merged.get(key), dict):
+            columns = merged[key]
+            for column, hints in value.items():
+                base = columns.get(column)
+                columns[column] = (
+                    {**base, **hints}
+                    if isinstance(base, dict) and isinstance(hints, dict)
+                    else hints
+                )
+        else:
+            merged[key] = value
+    return merged
+
+
+def expand_resource(raw: Any, path: Path, errors: ConfigErrors) -> dict[str, Any] | None:
+    """Expand string shorthands: ``"posts"`` and ``endpoint: "path"``; default path to name."""
+    if isinstance(raw, str):
+        raw = {"name": raw}
+    if not isinstance(raw, dict):
+        errors.add(path, f"wrong type: got {type(raw).__name__}", "a resource name or an object")
+        return None
+    resource = dict(raw)
+    endpoint = resource.get("endpoint")
+    if isinstance(endpoint, str):
+        endpoint = {"path": endpoint}
+    elif endpoint is None:
+        endpoint = {}
+    elif not isinstance(endpoint, dict):
+        errors.add(
+            (*path, "endpoint"), f"wrong type: got {type(endpoint).__name__}", "a path or an object"
+        )
+        return None
+    endpoint = dict(endpoint)
+    if not endpoint.get("path") and isinstance(resource.get("name"), str):
+        endpoint["path"] = resource["name"]
+    resource["endpoint"] = endpoint
+    return resource
+
+
+def primary_key(raw: Any, path: Path, errors: ConfigErrors) -> tuple[str, ...]:
+    """Normalize primary_key: a name or a list of names."""
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        return (raw,)
+    if isinstance(raw, list) and all(isinstance(k, str) for k in raw):
+        return tuple(raw)
+    errors.add(path, "wrong type for primary_key", "a field name or a list of field names")
+    return ()
+
+
+def resource_spec(
+    raw: Mapping[str, Any],
+    path: Path,
+    client: ClientDefaults,
+    errors: ConfigErrors,
+    secrets: Mapping[str, Any],
+) -> ResourceSpec:
+    """Resolve one merged resource dict."""
+    opts = check_options(raw, RESOURCE_FIELDS, path, errors)
+    for key, message in PYTHON_ONLY.items():
+        if opts.get(key) is not None:
+            errors.add((*path, key), f"{key!r} is not supported", message)
+    if opts["include_from_parent"] is not None:
+        errors.add(
+            (*path, "include_from_parent"),
+            "include_from_parent needs a parent resource",
+            "dependent resources (not supported yet)",
+        )
+    disposition = opts["write_disposition"]
+    kind = disposition.get("disposition") if isinstance(disposition, dict) else disposition
+    if kind is not None and kind not in WRITE_DISPOSITIONS:
+        errors.unknown_name(
+            (*path, "write_disposition"), "write_disposition", kind, WRITE_DISPOSITIONS
+        )
+    endpoint = endpoint_spec(
+        raw.get("endpoint") or {}, client, (*path, "endpoint"), errors, secrets
+    )
+    return ResourceSpec(
+        name=opts["table_name"] or opts["name"] or "",
+        endpoint=endpoint,
+        primary_key=primary_key(opts["primary_key"], (*path, "primary_key"), errors),
+        selected=bool(opts["selected"]),
+        schema=opts["schema"],
+    )
+
+
+def client_defaults(
+    client: Mapping[str, Any], errors: ConfigErrors, secrets: Mapping[str, Any]
+) -> ClientDefaults:
+    """Resolve client-level paginator, auth and error_handler once."""
+    paginator = auth = None
+    if client.get("paginator") is not None:
+        paginator = component(
+            client["paginator"], PAGINATORS, ("client", "paginator"), errors, secrets
+        )
+    if client.get("auth") is not None:
+        auth = component(client["auth"], AUTHS, ("client", "auth"), errors, secrets)
+    retry = RetrySpec()
+    if client.get("error_handler") is not None:
+        retry = retry_policy(client["error_handler"], ("client", "error_handler"), errors)
+    return ClientDefaults(paginator, auth, retry)
+
+
+def _check_top(config: Mapping[str, Any], allowed: Iterable[str], errors: ConfigErrors) -> None:
+    names = sorted(set(allowed))
+    for key in config:
+        if key not in names:
+            errors.unknown_name((key,), "setting", key, names)
+    for key in ("client", "resources"):
+        if key not in config:
+            errors.add((), f"missing required setting {key!r}")
+
+
+def resolve_config(config: Mapping[str, Any], extra_settings: Iterable[str] = ()) -> RestApiSpec:
+    """Resolve and validate the whole config; raise ConfigValidationError listing every problem."""
+    errors = ConfigErrors()
+    _check_top(config, (*OWN_SETTINGS, *extra_settings), errors)
+    secrets = config.get("secrets") or {}
+    if not check_value(secrets, Field("object"), ("secrets",), errors):
+        secrets = {}
+    REDACT.extend(v for v in secrets.values() if isinstance(v, str))
+    raw = resolve_secrets({k: v for k, v in config.items() if k != "secrets"}, secrets, (), errors)
+
+    client_raw = raw.get("client") or {}
+    if not check_value(client_raw, Field("object"), ("client",), errors):
+        client_raw = {}
+    client = check_options(client_raw, CLIENT_FIELDS, ("client",), errors) if client_raw else {}
+    if client_raw and client.get("base_url") is None and "base_url" not in client_raw:
+        errors.add(("client",), "missing required key 'base_url'", "the API's base URL")
+    if client.get("session") is not None:
+        errors.add(("client", "session"), "'session' is not supported", PYTHON_ONLY["session"])
+    defaults_client = client_defaults(client, errors, secrets)
+
+    defaults = raw.get("resource_defaults") or {}
+    if (
+        check_value(defaults, Field("object"), ("resource_defaults",), errors)
+        and "name" in defaults
+    ):
+        errors.add(
+            ("resource_defaults", "name"),
+            "resource_defaults cannot set 'name'",
+            "a key other than 'name'",
+        )
+
+    resources_raw = raw.get("resources")
+    if resources_raw is not None and not isinstance(resources_raw, list):
+        errors.add(("resources",), f"wrong type: got {type(resources_raw).__name__}", "a list")
+        resources_raw = []
+    specs: list[ResourceSpec] = []
+    seen: set[str] = set()
+    for i, item in enumerate(resources_raw or []):
+        path: Path = ("resources", i)
+        expanded = expand_resource(item, path, errors)
+        if expanded is None:
+            continue
+        merged = merge_defaults(expanded, defaults) if isinstance(defaults, dict) else expanded
+        spec = resource_spec(merged, path, defaults_client, errors, secrets)
+        if spec.name in seen:
+            errors.add(
+                (*path, "name"), f"resource {spec.name!r} is already defined", "unique names"
+            )
+        seen.add(spec.name)
+        specs.append(spec)
+
+    timeout = raw.get("request_timeout", 60)
+    if (
+        check_value(timeout, Field("number", nullable=False), ("request_timeout",), errors)
+        and timeout <= 0
+    ):
+        errors.add(
+            ("request_timeout",), f"request_timeout must be positive, got {timeout}", "seconds > 0"
+        )
+    errors.raise_if_any()
+    return RestApiSpec(
+        base_url=client.get("base_url") or "",
+        headers=dict(client.get("headers") or {}),
+        resources=tuple(specs),
+        request_timeout=float(timeout),
+    )

@@ -1,0 +1,50 @@
+"""Named secrets: {"secret": "NAME"} resolved from the secrets setting or the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from tap_restgeneric.errors import ConfigErrors, Path, format_path
+from tap_restgeneric.redaction import REDACT, SENSITIVE_KEYS
+
+
+def is_reference(value: object) -> bool:
+    """True for a ``{"secret": "NAME"}`` reference."""
+    return isinstance(value, dict) and len(value) == 1 and "secret" in value
+
+
+def lookup(name: str, secrets: Mapping[str, Any]) -> Any:
+    """Find a secret by name: the secrets setting first, then the environment (upper-cased)."""
+    if name in secrets:
+        return secrets[name]
+    return os.environ.get(name.upper())
+
+
+def resolve_secrets(node: Any, secrets: Mapping[str, Any], path: Path, errors: ConfigErrors) -> Any:
+    """Return a copy of ``node`` with secret references replaced by their values."""
+    if is_reference(node):
+        name = node["secret"]
+        if not isinstance(name, str) or not name:
+            errors.add((*path, "secret"), "a secret reference needs a name", "a string")
+            return None
+        value = lookup(name, secrets)
+        if value is None:
+            where = format_path(("secrets", name))
+            errors.add(
+                path,
+                f"secret {name!r} is not set",
+                f"it in {where} or the environment variable {name.upper()}",
+            )
+        REDACT.add(value)
+        return value
+    if isinstance(node, dict):
+        resolved = {k: resolve_secrets(v, secrets, (*path, k), errors) for k, v in node.items()}
+        for key, value in resolved.items():
+            if str(key).lower() in SENSITIVE_KEYS:
+                REDACT.add(value)
+        return resolved
+    if isinstance(node, list):
+        return [resolve_secrets(v, secrets, (*path, i), errors) for i, v in enumerate(node)]
+    return node

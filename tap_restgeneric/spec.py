@@ -1,0 +1,74 @@
+"""The resolved, validated config: frozen dataclasses that streams read instead of raw config."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_RETRY_STATUSES = frozenset({429, *range(500, 600)})
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """A paginator or authenticator: its registered type name and checked options."""
+
+    type: str
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class RetrySpec:
+    """When and how often a failed request is retried (dlt's runtime defaults)."""
+
+    status_codes: frozenset[int] = DEFAULT_RETRY_STATUSES
+    max_retries: int = 4
+    backoff_factor: float = 1.0
+    max_delay: float = 300.0
+
+
+@dataclass(frozen=True)
+class ResponseAction:
+    """One ``response_actions`` entry: match on status and/or body content, then act."""
+
+    status_code: int | None
+    content: str | None
+    action: str
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """How to request one resource and read its records."""
+
+    path: str
+    method: str = "GET"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    json: Any = None
+    data: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    paginator: ComponentSpec = ComponentSpec("auto", {})
+    data_selector: str | None = None
+    auth: ComponentSpec | None = None
+    response_actions: tuple[ResponseAction, ...] = ()
+    retry: RetrySpec = RetrySpec()
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    """One resource: a Singer stream with its endpoint, keys and schema."""
+
+    name: str
+    endpoint: EndpointSpec
+    primary_key: tuple[str, ...] = ()
+    selected: bool = True
+    schema: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class RestApiSpec:
+    """The whole source: client settings and resources in config order."""
+
+    base_url: str
+    headers: Mapping[str, str]
+    resources: tuple[ResourceSpec, ...]
+    request_timeout: float = 60.0

@@ -1,0 +1,150 @@
+"""The base REST stream driven by a ResourceSpec, and ``make_stream_class`` for each resource."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import requests
+from singer_sdk.streams.rest import HTTPRequest, PageContext, RESTStream
+
+from tap_restgeneric.errors import StreamRequestError
+from tap_restgeneric.paginators import PAGINATORS, Page, PaginationError, Paginator, Stop
+from tap_restgeneric.requester import Requester
+from tap_restgeneric.schemas import schema_for
+from tap_restgeneric.selectors import RecordSelector
+from tap_restgeneric.spec import ResourceSpec, RestApiSpec
+from tap_restgeneric.urls import join_url, origin
+
+if TYPE_CHECKING:
+    from singer_sdk.authenticators import APIAuthenticatorBase
+    from singer_sdk.helpers.types import Context
+
+    from tap_restgeneric.tap import TapRestGeneric
+
+
+class RestGenericStream(RESTStream[Any]):
+    """A stream whose requests, pagination and records come from its resource spec."""
+
+    resource: ClassVar[ResourceSpec]
+    api: ClassVar[RestApiSpec]
+
+    def __init__(self, tap: TapRestGeneric) -> None:
+        self.rest_tap = tap
+        super().__init__(tap=tap, name=self.resource.name, schema=schema_for(self.resource))
+        self.primary_keys = list(self.resource.primary_key)
+        self.selector = RecordSelector(self.resource.endpoint.data_selector, self.name)
+        endpoint = self.resource.endpoint
+        self.requester = Requester(
+            self.requests_session,
+            self.name,
+            endpoint.retry,
+            endpoint.response_actions,
+            self.api.request_timeout,
+        )
+        self._trusted = {origin(self.api.base_url), origin(self.get_url(None))}
+
+    @property
+    def url_base(self) -> str:
+        """The client's base_url."""
+        return self.api.base_url
+
+    def get_url(self, context: Context | None) -> str:
+        """The endpoint URL: base_url joined with the path as dlt joins them."""
+        return join_url(self.api.base_url, self.resource.endpoint.path)
+
+    @cached_property
+    def authenticator(self) -> APIAuthenticatorBase:
+        """The run-wide authenticator for this endpoint's auth (shared between streams)."""
+        return self.rest_tap.authenticator_for(self.resource.endpoint.auth)
+
+    def get_new_paginator(self) -> Paginator:  # type: ignore[override]
+        """A fresh paginator of the configured style (it reads the parsed page)."""
+        spec = self.resource.endpoint.paginator
+        return PAGINATORS[spec.type](spec.options)
+
+    def get_http_request(self, *, page: PageContext[Any]) -> HTTPRequest:
+        """The request as configured (method, URL, params, headers, JSON body), before the token."""
+        endpoint = self.resource.endpoint
+        return HTTPRequest(
+            url=self.get_url(page.stream_context),
+            method=endpoint.method,
+            params=dict(endpoint.params),
+            headers={"User-Agent": self.user_agent, **self.api.headers, **endpoint.headers},
+            data=copy.deepcopy(endpoint.json),
+        )
+
+    def prepare(self, request: HTTPRequest) -> requests.PreparedRequest:
+        """Encode the request; attach credentials only for the configured origins."""
+        body: dict[str, Any] = {"json": request.data}
+        if request.data is None and self.resource.endpoint.data is not None:
+            body = {"data": self.resource.endpoint.data}
+        prepared = self.requests_session.prepare_request(
+            requests.Request(
+                request.method,
+                request.url,
+                params=request.encode_params(),
+                headers=request.headers,
+                **body,
+            )
+        )
+        if origin(prepared.url or "") in self._trusted:
+            prepared = self.authenticator(prepared)
+        return prepared
+
+    def request_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """Fetch page after page, yielding each page's records, until the paginator stops."""
+        paginator = self.get_new_paginator()
+        token = paginator.first_token()
+        seen = {repr(token)}
+        last_content: bytes | None = None
+        number = 0
+        while True:
+            number += 1
+            request = self.get_http_request(page=PageContext(context, token))
+            paginator.apply(request, token)
+            prepared = self.prepare(request)
+            fetched = self.requester.fetch(prepared)
+            if fetched is None:
+                return
+            if fetched.response.content == last_content:
+                self._warn_stop(number, "the page is identical to the previous one")
+                return
+            last_content = fetched.response.content
+            page = Page(
+                request, fetched.response, fetched.body, self.selector.select(fetched.body), number
+            )
+            yield from page.records
+            try:
+                token = paginator.advance(page, token)
+            except PaginationError as exc:
+                raise StreamRequestError(f"{self.requester.describe(prepared)}: {exc}") from None
+            if isinstance(token, Stop):
+                self.logger.debug(
+                    "Stream %r: pagination stopped after %d pages: %s",
+                    self.name,
+                    number,
+                    token.reason,
+                )
+                return
+            if repr(token) in seen:
+                self._warn_stop(number, f"the next page token {token!r} was already requested")
+                return
+            seen.add(repr(token))
+
+    def _warn_stop(self, number: int, reason: str) -> None:
+        self.logger.warning(
+            "Stream %r: pagination stopped at page %d because %s (a loop in the API's paging)",
+            self.name,
+            number,
+            reason,
+        )
+
+
+def make_stream_class(resource: ResourceSpec, api: RestApiSpec) -> type[RestGenericStream]:
+    """Generate one stream class per resource (the SDK links parents and children by class)."""
+    attrs = {"resource": resource, "api": api, "__doc__": f"Stream for resource {resource.name!r}."}
+    class_name = "Stream_" + "".join(c if c.isalnum() else "_" for c in resource.name)
+    return type(class_name, (RestGenericStream,), attrs)
