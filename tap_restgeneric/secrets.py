@@ -10,6 +10,12 @@ from tap_restgeneric.errors import ConfigErrors, Path, format_path
 from tap_restgeneric.redaction import REDACT, SENSITIVE_KEYS
 
 
+class MissingSecret(str):
+    """Stands in for a secret that is not set, so that only the missing secret is reported."""
+
+    __slots__ = ()
+
+
 def is_reference(value: object) -> bool:
     """True for a ``{"secret": "NAME"}`` reference."""
     return isinstance(value, dict) and len(value) == 1 and "secret" in value
@@ -37,6 +43,7 @@ def resolve_secrets(node: Any, secrets: Mapping[str, Any], path: Path, errors: C
                 f"secret {name!r} is not set",
                 f"it in {where} or the environment variable {name.upper()}",
             )
+            return MissingSecret("***")
         REDACT.add(value)
         return value
     if isinstance(node, dict):

@@ -66,8 +66,10 @@ class TapRestGeneric(Tap):
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Validate built-in settings with the SDK, then resolve our config into a spec."""
         install_log_redaction()
-        own = tuple(f"in config[{key!r}]" for key in OWN_SETTINGS)
-        errors = [e for e in super()._validate_config(raise_errors=False) if not e.endswith(own)]
+        own = tuple(f" in config[{key!r}]" for key in OWN_SETTINGS)
+        errors = [
+            e for e in super()._validate_config(raise_errors=False) if not any(o in e for o in own)
+        ]
         builtin = self.config_jsonschema["properties"].keys()
         try:
             self.api: RestApiSpec = resolve_config(self._config, builtin)
