@@ -10,10 +10,10 @@ from typing import Any
 
 from tap_restgeneric.auth import AUTHS
 from tap_restgeneric.errors import ConfigErrors, Path, one_of
-from tap_restgeneric.fields import Field, check_options, check_value
+from tap_restgeneric.fields import REQUIRED, Field, check_options, check_value, json_type
 from tap_restgeneric.paginators import PAGINATORS
 from tap_restgeneric.registry import Registry
-from tap_restgeneric.secrets import lookup
+from tap_restgeneric.secrets import lookup, report_missing
 from tap_restgeneric.selectors import WHOLE_BODY, check_jsonpath
 from tap_restgeneric.spec import (
     DEFAULT_RETRY_STATUSES,
@@ -56,7 +56,10 @@ def component(
 ) -> ComponentSpec | None:
     """Resolve a paginator/auth given as a dict with ``type`` or a shorthand type string."""
     if isinstance(raw, str):
-        raw = {"type": raw, **_shorthand_fields(raw, registry, secrets)}
+        given = _shorthand_fields(raw, registry, secrets)
+        if _missing_in_shorthand(raw, given, registry, path, errors):
+            return None
+        raw = {"type": raw, **given}
         type_path = path
     elif isinstance(raw, dict):
         if "type" not in raw and registry.kind == "auth":
@@ -64,7 +67,9 @@ def component(
         type_path = (*path, "type")
     else:
         errors.add(
-            path, f"a {registry.kind} cannot be {type(raw).__name__}", "an object or a type name"
+            path,
+            f"wrong type: got {json_type(raw)}",
+            f"an object or a type name ({one_of(registry.names)})",
         )
         return None
     name = raw.get("type")
@@ -93,6 +98,26 @@ def _shorthand_fields(
     return {key: value for key, value in found.items() if value is not None}
 
 
+def _missing_in_shorthand(
+    name: str, given: Mapping[str, Any], registry: Registry[Any], path: Path, errors: ConfigErrors
+) -> bool:
+    """Report required options a bare type name cannot supply; True if any is missing."""
+    cls = registry.get(name)
+    fields = cls.fields if cls is not None else {}
+    missing = [k for k, f in fields.items() if f.default is REQUIRED and k not in given]
+    if registry.kind == "auth":
+        for key in missing:
+            report_missing(key, path, errors)
+    elif missing:
+        keys = ", ".join(repr(k) for k in missing)
+        errors.add(
+            path,
+            f"{registry.kind} {name!r} cannot be given by name alone: it needs {keys}",
+            f"an object with 'type' and {keys}",
+        )
+    return bool(missing)
+
+
 def retry_policy(raw: Mapping[str, Any], path: Path, errors: ConfigErrors) -> RetrySpec:
     """Resolve an ``error_handler`` into a retry policy."""
     options = check_options(raw, ERROR_HANDLER_FIELDS, path, errors)
@@ -112,9 +137,7 @@ def response_actions(
     actions = []
     for i, item in enumerate(raw):
         if not isinstance(item, dict):
-            errors.add(
-                (*path, i), f"wrong type: got {type(item).__name__}", "an object with 'action'"
-            )
+            errors.add((*path, i), f"wrong type: got {json_type(item)}", "an object with 'action'")
             continue
         options = check_options(item, ACTION_FIELDS, (*path, i), errors)
         if options["status_code"] is None and options["content"] is None:
@@ -132,7 +155,7 @@ def data_selector(raw: Any, path: Path, errors: ConfigErrors) -> str | None:
     if raw == []:
         return WHOLE_BODY
     if not isinstance(raw, str):
-        errors.add(path, f"wrong type: got {type(raw).__name__}", "a JSONPath string, '$' or []")
+        errors.add(path, f"wrong type: got {json_type(raw)}", "a JSONPath string, '$' or []")
         return None
     problem = check_jsonpath(raw)
     if problem:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
 
@@ -31,11 +32,30 @@ class ConfigErrors:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self._moved: Mapping[Path, Path] = {}
+
+    @contextmanager
+    def moved(self, origins: Mapping[Path, Path]) -> Iterator[None]:
+        """Report problems under a path prefix at another path (where the user wrote it)."""
+        self._moved = origins
+        try:
+            yield
+        finally:
+            self._moved = {}
+
+    def _origin(self, path: Path) -> Path:
+        for n in range(len(path), 0, -1):
+            moved = self._moved.get(path[:n])
+            if moved is not None:
+                return (*moved, *path[n:])
+        return path
 
     def add(self, path: Path, problem: str, expected: str | None = None) -> None:
-        """Record one problem: ``<problem>; expected <expected> at <path>``."""
+        """Record one problem: ``<problem>; expected <expected> at <path>`` (once)."""
         text = problem if expected is None else f"{problem}; expected {expected}"
-        self.lines.append(f"{text} at {format_path(path)}")
+        line = f"{text} at {format_path(self._origin(path))}"
+        if line not in self.lines:
+            self.lines.append(line)
 
     def unknown_name(self, path: Path, kind: str, name: object, valid: Sequence[str]) -> None:
         """Record an unknown type or key name with the valid names and a suggestion."""

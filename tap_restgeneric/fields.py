@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tap_restgeneric.errors import ConfigErrors, Path
+from tap_restgeneric.secrets import MissingSecret
 
 
 def _is_int(value: object) -> bool:
@@ -50,18 +51,29 @@ class Field:
     choices: tuple[str, ...] | None = None
 
 
+def json_type(value: object) -> str:
+    """Name a config value's type as JSON does: object, list, string, integer, number …"""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    names = {str: "string", int: "integer", float: "number", list: "list", dict: "object"}
+    return names.get(type(value), type(value).__name__)
+
+
 def describe(value: object) -> str:
     """Describe a config value briefly for an error message."""
     if isinstance(value, bool):
         return f"boolean {str(value).lower()}"
-    names = {str: "string", int: "integer", float: "number", list: "list", dict: "object"}
-    kind = names.get(type(value), type(value).__name__)
+    kind = json_type(value)
     shown = repr(value)
     return f"{kind} {shown}" if len(shown) <= 40 else kind
 
 
 def check_value(value: object, field: Field, path: Path, errors: ConfigErrors) -> bool:
     """Check one value against its field; record a problem and return False if wrong."""
+    if isinstance(value, MissingSecret):
+        return False  # already reported where the secret was looked up
     if value is None:
         if field.nullable:
             return True
@@ -94,7 +106,7 @@ def check_options(
             value = raw[name]
             options[name] = value if check_value(value, field, (*path, name), errors) else None
         elif field.default is REQUIRED:
-            errors.add(path, f"missing required key {name!r}")
+            errors.add(path, f"missing required key {name!r}", f"{name!r}: {KINDS[field.kind][0]}")
             options[name] = None
         else:
             options[name] = field.default

@@ -8,13 +8,14 @@ from typing import Any
 
 from tap_restgeneric.auth import AUTHS
 from tap_restgeneric.endpoints import (
+    ENDPOINT_FIELDS,
     ClientDefaults,
     component,
     endpoint_spec,
     retry_policy,
 )
 from tap_restgeneric.errors import ConfigErrors, Path
-from tap_restgeneric.fields import Field, check_options, check_value
+from tap_restgeneric.fields import REQUIRED, Field, check_options, check_value, json_type
 from tap_restgeneric.paginators import PAGINATORS
 from tap_restgeneric.redaction import REDACT
 from tap_restgeneric.secrets import resolve_secrets
@@ -37,7 +38,7 @@ CLIENT_FIELDS = {
     "session": Field("any"),
 }
 RESOURCE_FIELDS = {
-    "name": Field("name", None, nullable=False),
+    "name": Field("name", REQUIRED, nullable=False),
     "endpoint": Field("any"),
     "primary_key": Field("any"),
     "selected": Field("boolean", True, nullable=False),
@@ -59,11 +60,18 @@ RESOURCE_FIELDS = {
     "parallelized": Field("boolean"),
 }
 PYTHON_ONLY = {
-    "session": "a requests session is Python-only; use 'error_handler' and 'request_timeout'",
-    "processing_steps": (
-        "processing_steps take Python callables; use Singer stream maps ('stream_maps' "
-        "setting) to filter and transform records"
+    "session": (
+        "'session' cannot be written in JSON (it is a Python requests session)",
+        "'error_handler' for retries and 'request_timeout' for timeouts",
     ),
+    "processing_steps": (
+        "'processing_steps' cannot be written in JSON (they are Python callables)",
+        "Singer stream maps (the 'stream_maps' setting) to filter and transform records",
+    ),
+}
+REQUIRED_SETTINGS = {
+    "client": "an object with the API's 'base_url'",
+    "resources": "a list of resource names or objects",
 }
 WRITE_DISPOSITIONS = ("append", "replace", "merge")
 
@@ -98,12 +106,26 @@ def merge_defaults(resource: dict[str, Any], defaults: Mapping[str, Any]) -> dic
     return merged
 
 
+def default_origins(resource: Mapping[str, Any], defaults: Mapping[str, Any]) -> list[Path]:
+    """Paths (relative to the resource) whose merged value was taken from resource_defaults."""
+    origins: list[Path] = [(key,) for key in defaults if key not in resource]
+    endpoint, base = resource.get("endpoint"), defaults.get("endpoint")
+    if isinstance(endpoint, dict) and isinstance(base, dict):
+        for key, value in base.items():
+            if key not in endpoint:
+                origins.append(("endpoint", key))
+            elif key in ("params", "json") and isinstance(value, dict):
+                own = endpoint[key] if isinstance(endpoint[key], dict) else {}
+                origins.extend(("endpoint", key, k) for k in value if k not in own)
+    return origins
+
+
 def expand_resource(raw: Any, path: Path, errors: ConfigErrors) -> dict[str, Any] | None:
     """Expand string shorthands: ``"posts"`` and ``endpoint: "path"``; default path to name."""
     if isinstance(raw, str):
         raw = {"name": raw}
     if not isinstance(raw, dict):
-        errors.add(path, f"wrong type: got {type(raw).__name__}", "a resource name or an object")
+        errors.add(path, f"wrong type: got {json_type(raw)}", "a resource name or an object")
         return None
     resource = dict(raw)
     endpoint = resource.get("endpoint")
@@ -113,7 +135,7 @@ def expand_resource(raw: Any, path: Path, errors: ConfigErrors) -> dict[str, Any
         endpoint = {}
     elif not isinstance(endpoint, dict):
         errors.add(
-            (*path, "endpoint"), f"wrong type: got {type(endpoint).__name__}", "a path or an object"
+            (*path, "endpoint"), f"wrong type: got {json_type(endpoint)}", "a path or an object"
         )
         return None
     endpoint = dict(endpoint)
@@ -131,7 +153,7 @@ def primary_key(raw: Any, path: Path, errors: ConfigErrors) -> tuple[str, ...]:
         return (raw,)
     if isinstance(raw, list) and all(isinstance(k, str) for k in raw):
         return tuple(raw)
-    errors.add(path, "wrong type for primary_key", "a field name or a list of field names")
+    errors.add(path, f"wrong type: got {json_type(raw)}", "a field name or a list of field names")
     return ()
 
 
@@ -143,10 +165,17 @@ def resource_spec(
     secrets: Mapping[str, Any],
 ) -> ResourceSpec:
     """Resolve one merged resource dict."""
-    opts = check_options(raw, RESOURCE_FIELDS, path, errors)
-    for key, message in PYTHON_ONLY.items():
+    misplaced = frozenset(k for k in raw if k in ENDPOINT_FIELDS and k not in RESOURCE_FIELDS)
+    for key in sorted(misplaced):
+        errors.add(
+            (*path, key),
+            f"{key!r} is an endpoint key, not a resource key",
+            "it inside 'endpoint'",
+        )
+    opts = check_options(raw, RESOURCE_FIELDS, path, errors, ignore=misplaced)
+    for key, (problem, instead) in PYTHON_ONLY.items():
         if opts.get(key) is not None:
-            errors.add((*path, key), f"{key!r} is not supported", message)
+            errors.add((*path, key), problem, instead)
     if opts["include_from_parent"] is not None:
         errors.add(
             (*path, "include_from_parent"),
@@ -193,36 +222,41 @@ def _check_top(config: Mapping[str, Any], allowed: Iterable[str], errors: Config
     for key in config:
         if key not in names:
             errors.unknown_name((key,), "setting", key, names)
-    for key in ("client", "resources"):
+    for key, expected in REQUIRED_SETTINGS.items():
         if key not in config:
-            errors.add((), f"missing required setting {key!r}")
+            errors.add((), f"missing required setting {key!r}", expected)
 
 
 def resolve_config(config: Mapping[str, Any], extra_settings: Iterable[str] = ()) -> RestApiSpec:
     """Resolve and validate the whole config; raise ConfigValidationError listing every problem."""
     errors = ConfigErrors()
     _check_top(config, (*OWN_SETTINGS, *extra_settings), errors)
-    secrets = config.get("secrets") or {}
-    if not check_value(secrets, Field("object"), ("secrets",), errors):
+    secrets = config.get("secrets")
+    if secrets is None or not check_value(secrets, Field("object"), ("secrets",), errors):
         secrets = {}
     REDACT.extend(v for v in secrets.values() if isinstance(v, str))
     raw = resolve_secrets({k: v for k, v in config.items() if k != "secrets"}, secrets, (), errors)
 
-    client_raw = raw.get("client") or {}
-    if not check_value(client_raw, Field("object"), ("client",), errors):
-        client_raw = {}
-    client = check_options(client_raw, CLIENT_FIELDS, ("client",), errors) if client_raw else {}
-    if client_raw and client.get("base_url") is None and "base_url" not in client_raw:
-        errors.add(("client",), "missing required key 'base_url'", "the API's base URL")
+    client_raw = raw.get("client")
+    client: dict[str, Any] = {}
+    if "client" in raw and check_value(
+        client_raw, Field("object", nullable=False), ("client",), errors
+    ):
+        client = check_options(client_raw, CLIENT_FIELDS, ("client",), errors)
+        if "base_url" not in client_raw:
+            errors.add(("client",), "missing required key 'base_url'", "the API's base URL")
+        for key, value in (client["headers"] or {}).items():
+            check_value(value, Field("string", nullable=False), ("client", "headers", key), errors)
     if client.get("session") is not None:
-        errors.add(("client", "session"), "'session' is not supported", PYTHON_ONLY["session"])
+        errors.add(("client", "session"), *PYTHON_ONLY["session"])
     defaults_client = client_defaults(client, errors, secrets)
 
-    defaults = raw.get("resource_defaults") or {}
-    if (
-        check_value(defaults, Field("object"), ("resource_defaults",), errors)
-        and "name" in defaults
+    defaults = raw.get("resource_defaults")
+    if defaults is None or not check_value(
+        defaults, Field("object"), ("resource_defaults",), errors
     ):
+        defaults = {}
+    if "name" in defaults:
         errors.add(
             ("resource_defaults", "name"),
             "resource_defaults cannot set 'name'",
@@ -230,8 +264,12 @@ def resolve_config(config: Mapping[str, Any], extra_settings: Iterable[str] = ()
         )
 
     resources_raw = raw.get("resources")
-    if resources_raw is not None and not isinstance(resources_raw, list):
-        errors.add(("resources",), f"wrong type: got {type(resources_raw).__name__}", "a list")
+    if "resources" in raw and not isinstance(resources_raw, list):
+        errors.add(
+            ("resources",),
+            f"wrong type: got {json_type(resources_raw)}",
+            REQUIRED_SETTINGS["resources"],
+        )
         resources_raw = []
     specs: list[ResourceSpec] = []
     seen: set[str] = set()
@@ -240,9 +278,14 @@ def resolve_config(config: Mapping[str, Any], extra_settings: Iterable[str] = ()
         expanded = expand_resource(item, path, errors)
         if expanded is None:
             continue
-        merged = merge_defaults(expanded, defaults) if isinstance(defaults, dict) else expanded
-        spec = resource_spec(merged, path, defaults_client, errors, secrets)
-        if spec.name in seen:
+        merged = merge_defaults(expanded, defaults)
+        origins = {
+            (*path, *rel): ("resource_defaults", *rel)
+            for rel in default_origins(expanded, defaults)
+        }
+        with errors.moved(origins):
+            spec = resource_spec(merged, path, defaults_client, errors, secrets)
+        if spec.name and spec.name in seen:
             errors.add(
                 (*path, "name"), f"resource {spec.name!r} is already defined", "unique names"
             )

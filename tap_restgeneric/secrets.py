@@ -28,21 +28,26 @@ def lookup(name: str, secrets: Mapping[str, Any]) -> Any:
     return os.environ.get(name.upper())
 
 
+def report_missing(name: str, path: Path, errors: ConfigErrors) -> None:
+    """Report a secret that is in neither place it is looked for."""
+    where = format_path(("secrets", name))
+    errors.add(
+        path,
+        f"secret {name!r} is not set",
+        f"it in {where} or the environment variable {name.upper()}",
+    )
+
+
 def resolve_secrets(node: Any, secrets: Mapping[str, Any], path: Path, errors: ConfigErrors) -> Any:
     """Return a copy of ``node`` with secret references replaced by their values."""
     if is_reference(node):
         name = node["secret"]
         if not isinstance(name, str) or not name:
             errors.add((*path, "secret"), "a secret reference needs a name", "a string")
-            return None
+            return MissingSecret("***")
         value = lookup(name, secrets)
         if value is None:
-            where = format_path(("secrets", name))
-            errors.add(
-                path,
-                f"secret {name!r} is not set",
-                f"it in {where} or the environment variable {name.upper()}",
-            )
+            report_missing(name, path, errors)
             return MissingSecret("***")
         REDACT.add(value)
         return value
