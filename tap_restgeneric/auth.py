@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
+from urllib.parse import unquote_plus, urlencode, urlsplit, urlunsplit
 
 import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
@@ -28,6 +29,25 @@ class Authenticator(APIAuthenticatorBase):
         super().__init__()
         self.options = options
         self.timeout = timeout
+
+    def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Add the auth headers, and the auth params without re-encoding the rest of the query.
+
+        The SDK's version re-parses the query, which drops blank values (``?q=``) and re-quotes
+        next-page URLs (``$skiptoken`` becomes ``%24skiptoken``).
+        """
+        request.headers.update(self.auth_headers)
+        if self.auth_params and request.url:
+            request.url = with_query_params(request.url, self.auth_params)
+        return request
+
+
+def with_query_params(url: str, extra: Mapping[str, Any]) -> str:
+    """Set ``extra`` in the query of ``url``, keeping every other part of it byte for byte."""
+    scheme, netloc, path, query, fragment = urlsplit(url)
+    kept = [p for p in query.split("&") if p and unquote_plus(p.split("=", 1)[0]) not in extra]
+    query = "&".join([*kept, urlencode(extra)])
+    return urlunsplit((scheme, netloc, path, query, fragment))
 
 
 @AUTHS.register("bearer")
@@ -124,15 +144,22 @@ class OAuth2ClientCredentials(Authenticator):
                 f"{response.status_code}: {excerpt(response.text)}"
             )
             raise StreamRequestError(msg)
-        payload = response.json()
+        try:
+            payload = response.json()
+        except ValueError:
+            msg = f"OAuth2 token response from {REDACT(url)} is not JSON: {excerpt(response.text)}"
+            raise StreamRequestError(msg) from None
         token = payload.get("access_token") if isinstance(payload, dict) else None
         if not isinstance(token, str):
             msg = f"OAuth2 token response from {REDACT(url)} has no access_token"
             raise StreamRequestError(msg)
         REDACT.add(token)
-        expires_in = payload.get("expires_in") or self.options["default_token_expiration"]
+        try:
+            lifetime = float(payload.get("expires_in") or self.options["default_token_expiration"])
+        except (TypeError, ValueError):
+            lifetime = float(self.options["default_token_expiration"])
         self._token = token
-        self._expires_at = time.monotonic() + float(expires_in)
+        self._expires_at = time.monotonic() + lifetime
         self.fetch_count += 1
 
     def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:

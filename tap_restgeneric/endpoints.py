@@ -141,7 +141,11 @@ def response_actions(
             continue
         options = check_options(item, ACTION_FIELDS, (*path, i), errors)
         if options["status_code"] is None and options["content"] is None:
-            errors.add((*path, i), "the action matches nothing", "'status_code' and/or 'content'")
+            errors.add(
+                (*path, i),
+                "the response action has nothing to match on",
+                "'status_code' and/or 'content'",
+            )
         actions.append(
             ResponseAction(options["status_code"], options["content"], options["action"])
         )

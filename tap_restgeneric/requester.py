@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import logging
 import random
@@ -54,9 +55,12 @@ def retry_after(response: requests.Response, cap: float) -> float | None:
     try:
         seconds = float(value)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        if parsed is None:
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):  # not an HTTP date either: use the backoff
             return None
+        if parsed.tzinfo is None:  # HTTP dates are GMT
+            parsed = parsed.replace(tzinfo=datetime.timezone.utc)
         seconds = parsed.timestamp() - time.time()
     return max(0.0, min(seconds, cap))
 
@@ -138,7 +142,8 @@ class Requester:
                     self._fatal(request, response, f"{failure} (response_actions: fail)")
                 )
         if status in self.retry.status_codes:
-            raise _Retry(f"{failure}: {excerpt(response.text, 120)}", self._retry_after(response))
+            body = excerpt(response.text, 120)
+            raise _Retry(f"{failure}: {body}" if body else failure, self._retry_after(response))
         if status >= 400:
             raise StreamRequestError(self._fatal(request, response, failure))
         return Fetched(response, self._parse(request, response))
@@ -159,7 +164,7 @@ class Requester:
         return f"{self.describe(request)} failed with {what}" + (f": {body}" if body else "")
 
     def _parse(self, request: requests.PreparedRequest, response: requests.Response) -> Any:
-        content = response.content
+        content = response.content.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 BOM is not JSON
         if not content.strip():
             return None
         try:

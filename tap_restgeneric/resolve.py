@@ -179,8 +179,8 @@ def resource_spec(
     if opts["include_from_parent"] is not None:
         errors.add(
             (*path, "include_from_parent"),
-            "include_from_parent needs a parent resource",
-            "dependent resources (not supported yet)",
+            "include_from_parent is not supported yet (it needs dependent resources)",
+            "no 'include_from_parent' key",
         )
     disposition = opts["write_disposition"]
     kind = disposition.get("disposition") if isinstance(disposition, dict) else disposition
@@ -260,7 +260,7 @@ def resolve_config(config: Mapping[str, Any], extra_settings: Iterable[str] = ()
         errors.add(
             ("resource_defaults", "name"),
             "resource_defaults cannot set 'name'",
-            "a key other than 'name'",
+            "'name' on each resource instead",
         )
 
     resources_raw = raw.get("resources")

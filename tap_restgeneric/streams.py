@@ -12,6 +12,7 @@ from singer_sdk.streams.rest import HTTPRequest, PageContext, RESTStream
 
 from tap_restgeneric.errors import StreamRequestError
 from tap_restgeneric.paginators import PAGINATORS, Page, PaginationError, Paginator, Stop
+from tap_restgeneric.redaction import REDACT
 from tap_restgeneric.requester import Requester
 from tap_restgeneric.schemas import schema_for
 from tap_restgeneric.selectors import RecordSelector
@@ -77,7 +78,7 @@ class RestGenericStream(RESTStream[Any]):
         )
 
     def prepare(self, request: HTTPRequest) -> requests.PreparedRequest:
-        """Encode the request; attach credentials only for the configured origins."""
+        """Encode the request; credentials (auth, secret headers) only go to configured origins."""
         body: dict[str, Any] = {"json": request.data}
         if request.data is None and self.resource.endpoint.data is not None:
             body = {"data": self.resource.endpoint.data}
@@ -91,14 +92,17 @@ class RestGenericStream(RESTStream[Any]):
             )
         )
         if origin(prepared.url or "") in self._trusted:
-            prepared = self.authenticator(prepared)
+            return self.authenticator(prepared)
+        for name, value in list(prepared.headers.items()):
+            if REDACT(value) != value:
+                del prepared.headers[name]
         return prepared
 
     def request_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Fetch page after page, yielding each page's records, until the paginator stops."""
         paginator = self.get_new_paginator()
         token = paginator.first_token()
-        seen = {repr(token)}
+        seen: set[tuple[Any, ...]] = set()
         last_content: bytes | None = None
         number = 0
         while True:
@@ -106,11 +110,17 @@ class RestGenericStream(RESTStream[Any]):
             request = self.get_http_request(page=PageContext(context, token))
             paginator.apply(request, token)
             prepared = self.prepare(request)
+            fingerprint = (prepared.method, prepared.url, prepared.body)
+            if fingerprint in seen:
+                url = REDACT(prepared.url or "")
+                self._warn_stop(number - 1, f"the next request ({url}) repeats an earlier one")
+                return
+            seen.add(fingerprint)
             fetched = self.requester.fetch(prepared)
             if fetched is None:
                 return
             if fetched.response.content == last_content:
-                self._warn_stop(number, "the page is identical to the previous one")
+                self._warn_stop(number - 1, f"page {number} is identical to it")
                 return
             last_content = fetched.response.content
             page = Page(
@@ -129,14 +139,10 @@ class RestGenericStream(RESTStream[Any]):
                     token.reason,
                 )
                 return
-            if repr(token) in seen:
-                self._warn_stop(number, f"the next page token {token!r} was already requested")
-                return
-            seen.add(repr(token))
 
     def _warn_stop(self, number: int, reason: str) -> None:
         self.logger.warning(
-            "Stream %r: pagination stopped at page %d because %s (a loop in the API's paging)",
+            "Stream %r: pagination stopped after page %d because %s (a loop in the API's paging)",
             self.name,
             number,
             reason,

@@ -12,7 +12,7 @@ from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_restgeneric.auth import AUTHS
+from tap_restgeneric.auth import AUTHS, Authenticator
 from tap_restgeneric.errors import StreamRequestError
 from tap_restgeneric.redaction import install_log_redaction
 from tap_restgeneric.resolve import OWN_SETTINGS, resolve_config
@@ -86,7 +86,7 @@ class TapRestGeneric(Tap):
     def authenticator_for(self, spec: ComponentSpec | None) -> APIAuthenticatorBase:
         """The run-wide authenticator for an auth spec (one per distinct spec, so one token)."""
         if spec is None:
-            return APIAuthenticatorBase()
+            return Authenticator({})
         key = json.dumps([spec.type, spec.options], sort_keys=True, default=str)
         cache: dict[str, APIAuthenticatorBase] = self.__dict__.setdefault("_authenticators", {})
         if key not in cache:

@@ -28,6 +28,17 @@ def _find_key(body: Any, match: Any, trail: tuple[str, ...] = ()) -> tuple[str, 
     return None
 
 
+def _is_count(value: Any) -> bool:
+    """Whether a value reads as a page count (an int, or a string or float int() accepts)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return False
+    try:
+        int(value)
+    except (ValueError, OverflowError):
+        return False
+    return True
+
+
 def _quote(keys: tuple[str, ...]) -> str:
     return ".".join(k if k.replace("_", "").isalnum() else f"['{k}']" for k in keys)
 
@@ -57,7 +68,7 @@ def detect(page: Page) -> dict[str, Any]:
     found = _next_value(page.body)
     if found and isinstance(found[1], str) and found[1].startswith(("http", "/")):
         return {"type": "json_link", "next_url_path": found[0]}
-    total = _find_key(page.body, lambda k, v: k.lower() in _TOTAL_PAGE_KEYS)
+    total = _find_key(page.body, lambda k, v: k.lower() in _TOTAL_PAGE_KEYS and _is_count(v))
     if total is not None:
         return {"type": "page_number", "total_path": _quote(total), "base_page": 0}
     if found:

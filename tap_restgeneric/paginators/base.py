@@ -111,8 +111,9 @@ class Paginator(ABC):
             }
             try:
                 verdict = self._stop_condition.evaluate(names)
-            except TemplateError as exc:
-                msg = f"stop_condition {self._stop_condition.text!r} failed: {exc}"
+            except Exception as exc:  # TemplateError, or the expression's own error
+                detail = str(exc) if isinstance(exc, TemplateError) else repr(exc)
+                msg = f"stop_condition {self._stop_condition.text!r} failed: {detail}"
                 raise PaginationError(msg) from None
             if verdict:
                 return Stop(f"stop_condition {self._stop_condition.text!r} is true")

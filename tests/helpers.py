@@ -1,0 +1,108 @@
+"""Shared test helpers: build a tap from a small config, serve pages, read what was sent."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tap_restgeneric import requester
+from tap_restgeneric.streams import RestGenericStream
+from tap_restgeneric.tap import TapRestGeneric
+
+BASE_URL = "https://api.example.com"
+Record = dict[str, Any]
+ResourceConfig = str | dict[str, Any]
+
+
+class UnexpectedRequestError(AssertionError):
+    """Raised by a fake endpoint asked for more pages than the test served."""
+
+
+def make_tap(
+    resources: ResourceConfig | list[ResourceConfig],
+    client: Mapping[str, Any] | None = None,
+    **settings: Any,
+) -> TapRestGeneric:
+    """A tap whose client points at ``BASE_URL`` (overridable) with the given resources."""
+    config: dict[str, Any] = {
+        "client": {"base_url": BASE_URL, **(client or {})},
+        "resources": resources if isinstance(resources, list) else [resources],
+        **settings,
+    }
+    return TapRestGeneric(config=config, parse_env_config=False)
+
+
+def resource(name: str, path: str | None = None, **endpoint: Any) -> dict[str, Any]:
+    """A resource dict ``{"name": name, "endpoint": {"path": path or name, **endpoint}}``."""
+    return {"name": name, "endpoint": {"path": path or name, **endpoint}}
+
+
+def records_of(tap: TapRestGeneric, name: str) -> list[Record]:
+    """Every record the stream's page loop yields (run inside a requests_mock.Mocker)."""
+    stream = tap.streams[name]
+    assert isinstance(stream, RestGenericStream)
+    return list(stream.request_records(None))
+
+
+def run(
+    endpoint: Mapping[str, Any], client: Mapping[str, Any] | None = None, name: str = "items"
+) -> list[Record]:
+    """Build a one-resource tap (path = name) and return its records."""
+    return records_of(make_tap(resource(name, **endpoint), client), name)
+
+
+def ids(records: list[Record], key: str = "id") -> list[Any]:
+    """The ``key`` of each record, in order."""
+    return [record[key] for record in records]
+
+
+def page(body: Any = None, **response: Any) -> dict[str, Any]:
+    """requests-mock response kwargs for one JSON page (``body`` None: no JSON)."""
+    return response if body is None else {"json": body, **response}
+
+
+def serve(mocker: Any, url: str, *responses: dict[str, Any], method: str = "GET") -> Any:
+    """Serve ``responses`` in order at ``url`` (any query); one request more fails the test."""
+    guard = {"exc": UnexpectedRequestError(f"more requests to {url} than the test served")}
+    return mocker.register_uri(method, url, [*responses, guard])
+
+
+def query(request: Any) -> dict[str, list[str]]:
+    """The query string of a recorded request, parsed (blank values kept)."""
+    return parse_qs(urlsplit(request.url).query, keep_blank_values=True)
+
+
+def params(request: Any) -> dict[str, str]:
+    """The query of a recorded request as single values (fails on a repeated name)."""
+    parsed = query(request)
+    repeated = [name for name, values in parsed.items() if len(values) != 1]
+    assert not repeated, f"repeated query params {repeated} in {request.url}"
+    return {name: values[0] for name, values in parsed.items()}
+
+
+def sent_params(mocker: Any) -> list[dict[str, str]]:
+    """The query of every request sent, in order."""
+    return [params(request) for request in mocker.request_history]
+
+
+def sent_urls(mocker: Any) -> list[str]:
+    """The full URL of every request sent, in order."""
+    return [request.url for request in mocker.request_history]
+
+
+def sent_json(mocker: Any) -> list[Any]:
+    """The JSON body of every request sent, in order (None for no body)."""
+    return [
+        json.loads(request.body) if request.body else None for request in mocker.request_history
+    ]
+
+
+def record_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Make retry waits instant; return the list the requested waits are appended to."""
+    waits: list[float] = []
+    monkeypatch.setattr(requester, "sleep", waits.append)
+    return waits

@@ -1,0 +1,1044 @@
+"""Every paginator end to end: the exact requests sent, the records read, where paging stops."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+import requests_mock
+from helpers import (
+    BASE_URL,
+    ids,
+    make_tap,
+    page,
+    records_of,
+    resource,
+    run,
+    sent_json,
+    sent_params,
+    sent_urls,
+    serve,
+)
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_restgeneric.errors import StreamRequestError
+
+URL = f"{BASE_URL}/items"
+
+
+def rows(*numbers: int) -> list[dict[str, int]]:
+    """Records ``{"id": n}``."""
+    return [{"id": n} for n in numbers]
+
+
+def loop_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The warnings that say pagination was cut short by a loop."""
+    return [r.getMessage() for r in caplog.records if "a loop in the API's paging" in r.message]
+
+
+# --------------------------------------------------------------------------------------------
+# single_page
+
+
+def test_single_page_ignores_next_url_cursor_and_link_header() -> None:
+    body = {"data": rows(1, 2), "next": f"{URL}?page=2", "cursors": {"next": "c2"}, "total": 9}
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page(body, headers={"Link": f'<{URL}?page=2>; rel="next"'}))
+        records = run({"paginator": "single_page", "data_selector": "data"})
+    assert ids(records) == [1, 2]
+    assert sent_urls(m) == [URL]
+
+
+def test_single_page_with_empty_list_yields_nothing() -> None:
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page([]))
+        assert run({"paginator": {"type": "single_page"}}) == []
+    assert m.call_count == 1
+
+
+# --------------------------------------------------------------------------------------------
+# page_number
+
+
+def test_page_number_base_page_1_stops_at_default_total() -> None:
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"data": rows(1, 2), "total": 3}),
+            page({"data": rows(3, 4), "total": 3}),
+            page({"data": rows(5), "total": 3}),
+        )
+        records = run({"paginator": {"type": "page_number", "base_page": 1}})
+    assert ids(records) == [1, 2, 3, 4, 5]
+    assert sent_params(m) == [{"page": "1"}, {"page": "2"}, {"page": "3"}]
+
+
+def test_page_number_base_page_0_is_the_default() -> None:
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page({"data": rows(1), "total": 2}), page({"data": rows(2), "total": 2}))
+        records = run({"paginator": {"type": "page_number"}})
+    assert ids(records) == [1, 2]
+    assert sent_params(m) == [{"page": "0"}, {"page": "1"}]
+
+
+def test_page_number_seed_start_from_page_and_limit_param() -> None:
+    """Seed form: start_from_page 1, limit sent as per_page; a short page does not stop."""
+    paginator = {
+        "type": "page_number",
+        "page_param": "page",
+        "limit_param": "per_page",
+        "limit": 2,
+        "start_from_page": 1,
+    }
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"data": rows(1, 2)}),
+            page({"data": rows(3)}),  # short page: the server capped it, keep going
+            page({"data": rows(4, 5)}),
+            page({"data": []}),
+        )
+        records = run({"paginator": paginator, "data_selector": "data"})
+    assert ids(records) == [1, 2, 3, 4, 5]
+    assert sent_params(m) == [{"page": str(n), "per_page": "2"} for n in (1, 2, 3, 4)]
+
+
+def test_page_number_limit_defaults_to_limit_param_named_limit() -> None:
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page({"data": rows(1)}), page({"data": []}))
+        run({"paginator": {"type": "page_number", "base_page": 1, "limit": 50}})
+    assert sent_params(m) == [{"page": "1", "limit": "50"}, {"page": "2", "limit": "50"}]
+
+
+def test_page_number_explicit_page_and_custom_param() -> None:
+    paginator = {"type": "page_number", "base_page": 1, "page": 3, "page_param": "p"}
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page({"data": rows(7), "total": 4}), page({"data": rows(8), "total": 4}))
+        records = run({"paginator": paginator})
+    assert ids(records) == [7, 8]
+    assert sent_params(m) == [{"p": "3"}, {"p": "4"}]
+
+
+def test_page_number_missing_default_total_is_not_an_error() -> None:
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page({"data": rows(1, 2)}), page({"data": rows(3)}), page({"data": []}))
+        records = run({"paginator": "page_number"})
+    assert ids(records) == [1, 2, 3]
+    assert m.call_count == 3
+
+
+@pytest.mark.parametrize("total_path", ["meta.total_pages", "total"])
+def test_page_number_explicit_total_path_missing_is_an_error(total_path: str) -> None:
+    with requests_mock.Mocker() as m, pytest.raises(StreamRequestError) as raised:
+        serve(m, URL, page({"data": rows(1, 2), "meta": {}}))
+        run({"paginator": {"type": "page_number", "total_path": total_path}})
+    assert str(raised.value) == (
+        f"stream 'items': GET {URL}?page=0: total_path {total_path!r} was not found in the response"
+    )
+
+
+def test_page_number_total_path_nested_and_string_total() -> None:
+    paginator = {"type": "page_number", "base_page": 1, "total_path": "meta.pages"}
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"data": rows(1), "meta": {"pages": "2"}}),
+            page({"data": rows(2), "meta": {"pages": "2"}}),
+        )
+        records = run({"paginator": paginator})
+    assert ids(records) == [1, 2]
+    assert m.call_count == 2
+
+
+def test_page_number_total_not_a_number_is_an_error() -> None:
+    with requests_mock.Mocker() as m, pytest.raises(StreamRequestError, match="expected a number"):
+        serve(m, URL, page({"data": rows(1), "total": "many"}))
+        run({"paginator": "page_number"})
+
+
+def test_page_number_maximum_page_is_exclusive() -> None:
+    paginator = {"type": "page_number", "base_page": 1, "maximum_page": 3, "total_path": None}
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page({"data": rows(1)}), page({"data": rows(2)}))
+        records = run({"paginator": paginator})
+    assert ids(records) == [1, 2]
+    assert sent_params(m) == [{"page": "1"}, {"page": "2"}]
+
+
+@pytest.mark.parametrize("flag", [False, "false", "False", "no", "0"])
+def test_page_number_has_more_false_stops(flag: Any) -> None:
+    paginator = {"type": "page_number", "base_page": 1, "has_more_path": "meta.has_more"}
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"data": rows(1), "meta": {"has_more": True}}),
+            page({"data": rows(2), "meta": {"has_more": flag}}),
+        )
+        records = run({"paginator": paginator})
+    assert ids(records) == [1, 2]
+    assert m.call_count == 2
+
+
+def test_page_number_has_more_true_continues_until_empty_page() -> None:
+    paginator = {"type": "page_number", "base_page": 1, "has_more_path": "has_more"}
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"data": rows(1), "has_more": True}),
+            page({"data": rows(2), "has_more": "true"}),
+            page({"data": [], "has_more": True}),
+        )
+        records = run({"paginator": paginator})
+    assert ids(records) == [1, 2]
+    assert m.call_count == 3
+
+
+def test_page_number_has_more_missing_is_an_error() -> None:
+    paginator = {"type": "page_number", "has_more_path": "has_more"}
+    with requests_mock.Mocker() as m, pytest.raises(StreamRequestError) as raised:
+        serve(m, URL, page({"data": rows(1)}))
+        run({"paginator": paginator})
+    assert "has_more_path 'has_more' is None in the response; expected true or false" in str(
+        raised.value
+    )
+
+
+def test_page_number_empty_first_page() -> None:
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page({"data": [], "total": 0}))
+        assert run({"paginator": "page_number"}) == []
+    assert m.call_count == 1
+
+
+def test_page_number_body_path_writes_into_post_json() -> None:
+    endpoint = {
+        "method": "POST",
+        "json": {"filter": {"status": "open"}, "page": {"size": 2}},
+        "paginator": {"type": "page_number", "base_page": 1, "page_body_path": "page.number"},
+    }
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page({"data": rows(1)}), page({"data": []}), method="POST")
+        run(endpoint)
+    assert sent_params(m) == [{}, {}]
+    assert sent_json(m) == [
+        {"filter": {"status": "open"}, "page": {"size": 2, "number": 1}},
+        {"filter": {"status": "open"}, "page": {"size": 2, "number": 2}},
+    ]
+
+
+def test_page_number_that_can_never_end_is_a_config_error() -> None:
+    paginator = {"type": "page_number", "total_path": None, "stop_after_empty_page": False}
+    with pytest.raises(ConfigValidationError) as raised:
+        make_tap(resource("items", paginator=paginator))
+    assert any("pagination could never end" in line for line in raised.value.errors)
+
+
+def test_page_number_identical_page_repeated_stops_without_duplicates(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A server that ignores the page parameter returns page one forever."""
+    same = page({"data": rows(1, 2)})
+    with requests_mock.Mocker() as m:
+        serve(m, URL, same, same)
+        records = run({"paginator": {"type": "page_number", "base_page": 1}})
+    assert ids(records) == [1, 2]
+    assert m.call_count == 2
+    assert loop_warnings(caplog) == [
+        "Stream 'items': pagination stopped after page 1 because page 2 is identical to it "
+        "(a loop in the API's paging)"
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# offset
+
+
+@pytest.mark.parametrize(
+    "paginator", ["offset", {"type": "offset"}, {"type": "offset", "offset": 5}]
+)
+def test_offset_requires_limit(paginator: Any) -> None:
+    with pytest.raises(ConfigValidationError) as raised:
+        make_tap(resource("items", paginator=paginator))
+    [line] = raised.value.errors
+    assert "'limit'" in line
+    assert line.endswith(" at config['resources'][0]['endpoint']['paginator']")
+
+
+def test_offset_stops_at_total() -> None:
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"data": rows(1, 2), "total": 5}),
+            page({"data": rows(3, 4), "total": 5}),
+            page({"data": rows(5), "total": 5}),
+        )
+        records = run({"paginator": {"type": "offset", "limit": 2}})
+    assert ids(records) == [1, 2, 3, 4, 5]
+    assert sent_params(m) == [
+        {"offset": "0", "limit": "2"},
+        {"offset": "2", "limit": "2"},
+        {"offset": "4", "limit": "2"},
+    ]
+
+
+def test_offset_server_capping_page_size_loses_nothing() -> None:
+    """limit=10 asked, the server caps at 4: the next offset is offset + records received."""
+    catalog = rows(*range(10))
+
+    def capped(request: Any, context: Any) -> dict[str, Any]:
+        offset = int(request.qs["offset"][0])
+        return {"data": catalog[offset : offset + 4], "total": len(catalog)}
+
+    with requests_mock.Mocker() as m:
+        m.get(URL, json=capped)
+        records = run({"paginator": {"type": "offset", "limit": 10}})
+    assert ids(records) == list(range(10))
+    assert [p["offset"] for p in sent_params(m)] == ["0", "4", "8"]
+
+
+def test_offset_without_total_stops_on_empty_page_and_short_page_continues() -> None:
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page({"data": rows(1, 2)}), page({"data": rows(3)}), page({"data": []}))
+        records = run({"paginator": {"type": "offset", "limit": 2}})
+    assert ids(records) == [1, 2, 3]
+    assert [p["offset"] for p in sent_params(m)] == ["0", "2", "3"]
+
+
+def test_offset_custom_params_and_start_offset() -> None:
+    paginator = {
+        "type": "offset",
+        "limit": 3,
+        "offset": 10,
+        "offset_param": "skip",
+        "limit_param": "take",
+        "total_path": None,
+    }
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page(rows(1, 2, 3)), page([]))
+        records = run({"paginator": paginator, "params": {"sort": "id"}})
+    assert ids(records) == [1, 2, 3]
+    assert sent_params(m) == [
+        {"sort": "id", "skip": "10", "take": "3"},
+        {"sort": "id", "skip": "13", "take": "3"},
+    ]
+
+
+def test_offset_maximum_offset_is_exclusive() -> None:
+    paginator = {"type": "offset", "limit": 10, "maximum_offset": 15, "total_path": None}
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page(rows(*range(10))), page(rows(*range(10, 20))))
+        records = run({"paginator": paginator})
+    assert len(records) == 20
+    assert [p["offset"] for p in sent_params(m)] == ["0", "10"]
+
+
+def test_offset_has_more_false_stops() -> None:
+    paginator = {"type": "offset", "limit": 1, "has_more_path": "more"}
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page({"data": rows(1), "more": True}), page({"data": rows(2), "more": False}))
+        records = run({"paginator": paginator})
+    assert ids(records) == [1, 2]
+    assert m.call_count == 2
+
+
+def test_offset_total_reached_exactly_sends_no_extra_request() -> None:
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page({"data": rows(1, 2), "total": 2}))
+        records = run({"paginator": {"type": "offset", "limit": 2}})
+    assert ids(records) == [1, 2]
+    assert m.call_count == 1
+
+
+def test_offset_body_paths_write_nested_keys_keeping_the_body() -> None:
+    endpoint = {
+        "method": "POST",
+        "json": {"query": {"status": "open"}, "page": {"sort": "id"}},
+        "paginator": {
+            "type": "offset",
+            "limit": 2,
+            "offset_body_path": "page.offset",
+            "limit_body_path": "page.limit",
+        },
+    }
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"data": rows(1, 2), "total": 3}),
+            page({"data": rows(3), "total": 3}),
+            method="POST",
+        )
+        records = run(endpoint)
+    assert ids(records) == [1, 2, 3]
+    assert sent_params(m) == [{}, {}]
+    assert sent_json(m) == [
+        {"query": {"status": "open"}, "page": {"sort": "id", "offset": 0, "limit": 2}},
+        {"query": {"status": "open"}, "page": {"sort": "id", "offset": 2, "limit": 2}},
+    ]
+
+
+def test_offset_body_path_creates_a_body_when_there_is_none() -> None:
+    endpoint = {
+        "method": "POST",
+        "paginator": {"type": "offset", "limit": 5, "offset_body_path": "paging.from"},
+    }
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page({"data": rows(1), "total": 1}), method="POST")
+        run(endpoint)
+    assert sent_json(m) == [{"paging": {"from": 0}}]
+    assert sent_params(m) == [{"limit": "5"}]
+
+
+def test_offset_identical_page_repeated_stops_without_duplicates(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    same = page({"data": rows(1, 2)})
+    with requests_mock.Mocker() as m:
+        serve(m, URL, same, same)
+        records = run({"paginator": {"type": "offset", "limit": 2}})
+    assert ids(records) == [1, 2]
+    assert len(loop_warnings(caplog)) == 1
+    assert "Stream 'items'" in loop_warnings(caplog)[0]
+
+
+# --------------------------------------------------------------------------------------------
+# cursor
+
+
+def test_cursor_defaults_path_cursors_next_and_param_cursor() -> None:
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"data": rows(1), "cursors": {"next": "c2"}}),
+            page({"data": rows(2), "cursors": {"next": "c3"}}),
+            page({"data": rows(3), "cursors": {"next": None}}),
+        )
+        records = run({"paginator": "cursor"})
+    assert ids(records) == [1, 2, 3]
+    assert sent_params(m) == [{}, {"cursor": "c2"}, {"cursor": "c3"}]
+
+
+@pytest.mark.parametrize("last", [{"next": ""}, {"next": None}, {}, {"next": 0}, {"next": False}])
+def test_cursor_empty_null_or_missing_cursor_stops(last: dict[str, Any]) -> None:
+    paginator = {"type": "cursor", "cursor_path": "paging.next", "cursor_param": "after"}
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"data": rows(1), "paging": {"next": "a"}}),
+            page({"data": rows(2), **last}),
+        )
+        records = run({"paginator": paginator, "data_selector": "data"})
+    assert ids(records) == [1, 2]
+    assert sent_params(m) == [{}, {"after": "a"}]
+
+
+def test_cursor_limit_is_sent_as_limit_on_every_request() -> None:
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"data": rows(1), "meta": {"next_cursor": "x"}}),
+            page({"data": rows(2), "meta": {"next_cursor": None}}),
+        )
+        run({"paginator": {"type": "cursor", "limit": 50, "cursor_path": "meta.next_cursor"}})
+    assert sent_params(m) == [{"limit": "50"}, {"limit": "50", "cursor": "x"}]
+
+
+def test_cursor_custom_limit_param() -> None:
+    paginator = {"type": "cursor", "limit": 10, "limit_param": "page_size", "cursor_path": "next"}
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page({"data": rows(1), "next": None}))
+        run({"paginator": paginator})
+    assert sent_params(m) == [{"page_size": "10"}]
+
+
+def test_cursor_seed_stop_condition_has_next_false() -> None:
+    """Seed 001: cursor_param next, limit 50, stop_condition on hasNext."""
+    paginator = {
+        "type": "cursor",
+        "limit": 50,
+        "cursor_param": "next",
+        "stop_condition": "{{ response.get('hasNext', {}) == False }}",
+    }
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"data": rows(1), "hasNext": True, "cursors": {"next": "n2"}}),
+            page({"data": rows(2), "cursors": {"next": "n3"}}),  # no hasNext: cursor rule decides
+            page({"data": rows(3), "hasNext": False, "cursors": {"next": "n4"}}),
+        )
+        records = run({"paginator": paginator, "data_selector": "data"})
+    assert ids(records) == [1, 2, 3]
+    assert sent_params(m) == [
+        {"limit": "50"},
+        {"limit": "50", "next": "n2"},
+        {"limit": "50", "next": "n3"},
+    ]
+
+
+def test_stop_condition_sees_records_headers_and_page_number() -> None:
+    condition = "{{ len(records) < 2 or headers.get('X-Last') == 'yes' or page >= 3 }}"
+    paginator = {"type": "page_number", "base_page": 1, "stop_condition": condition}
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page(rows(1, 2)), page(rows(3, 4), headers={"X-Last": "yes"}))
+        assert ids(run({"paginator": paginator})) == [1, 2, 3, 4]
+    assert m.call_count == 2
+
+
+@pytest.mark.parametrize(
+    ("condition", "detail"),
+    [
+        ("{{ response['hasNext'] == False }}", "KeyError('hasNext')"),
+        ("{{ 1 / len(records) }}", "ZeroDivisionError('division by zero')"),
+    ],
+)
+def test_stop_condition_failing_on_a_response_is_a_clear_error(condition: str, detail: str) -> None:
+    paginator = {"type": "cursor", "cursor_path": "next", "stop_condition": condition}
+    with requests_mock.Mocker() as m, pytest.raises(StreamRequestError) as raised:
+        serve(m, URL, page({"data": [], "next": "b"}))
+        run({"paginator": paginator})
+    assert str(raised.value) == (
+        f"stream 'items': GET {URL}: stop_condition {condition!r} failed: {detail}"
+    )
+
+
+def test_stop_condition_that_does_not_parse_is_a_config_error() -> None:
+    paginator = {"type": "cursor", "stop_condition": "{{ response.get('hasNext' == }}"}
+    with pytest.raises(ConfigValidationError) as raised:
+        make_tap(resource("items", paginator=paginator))
+    assert any(
+        line.endswith("at config['resources'][0]['endpoint']['paginator']['stop_condition']")
+        and "template does not parse" in line
+        for line in raised.value.errors
+    )
+
+
+@pytest.mark.parametrize(
+    "condition", ["{{ __import__('os') }}", "{{ response.__class__ }}", "{{ open('x') }}"]
+)
+def test_stop_condition_sandbox_rejects_python_internals(condition: str) -> None:
+    with pytest.raises(ConfigValidationError):
+        make_tap(resource("items", paginator={"type": "cursor", "stop_condition": condition}))
+
+
+def test_cursor_body_path_for_post_pagination() -> None:
+    endpoint = {
+        "method": "POST",
+        "json": {"filter": {"team": "a"}, "page": {"size": 1}},
+        "paginator": {"type": "cursor", "cursor_path": "next", "cursor_body_path": "page.after"},
+    }
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"data": rows(1), "next": "k2"}),
+            page({"data": rows(2), "next": None}),
+            method="POST",
+        )
+        records = run(endpoint)
+    assert ids(records) == [1, 2]
+    assert sent_params(m) == [{}, {}]
+    assert sent_json(m) == [
+        {"filter": {"team": "a"}, "page": {"size": 1}},
+        {"filter": {"team": "a"}, "page": {"size": 1, "after": "k2"}},
+    ]
+
+
+def test_cursor_param_and_body_path_together_is_a_config_error() -> None:
+    paginator = {"type": "cursor", "cursor_param": "c", "cursor_body_path": "c"}
+    with pytest.raises(ConfigValidationError) as raised:
+        make_tap(resource("items", paginator=paginator))
+    assert any(
+        "'cursor_param' and 'cursor_body_path' are both set" in e for e in raised.value.errors
+    )
+
+
+def test_cursor_has_more_false_stops_even_with_a_cursor() -> None:
+    paginator = {"type": "cursor", "cursor_path": "next", "has_more_path": "has_more"}
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"data": rows(1), "next": "b", "has_more": True}),
+            page({"data": rows(2), "next": "c", "has_more": False}),
+        )
+        records = run({"paginator": paginator})
+    assert ids(records) == [1, 2]
+    assert m.call_count == 2
+
+
+def test_cursor_empty_page_with_cursor_continues_by_default() -> None:
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"data": [], "next": "b"}),
+            page({"data": rows(1), "next": None}),
+        )
+        records = run({"paginator": {"type": "cursor", "cursor_path": "next"}})
+    assert ids(records) == [1]
+    assert m.call_count == 2
+
+
+def test_cursor_stop_after_empty_page() -> None:
+    paginator = {"type": "cursor", "cursor_path": "next", "stop_after_empty_page": True}
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page({"data": [], "next": "b"}))
+        assert run({"paginator": paginator}) == []
+    assert m.call_count == 1
+
+
+def test_cursor_repeated_token_stops_with_warning(caplog: pytest.LogCaptureFixture) -> None:
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"data": rows(1), "next": "c2"}),
+            page({"data": rows(2), "next": "c3"}),
+            page({"data": rows(3), "next": "c2"}),  # back to a cursor already requested
+        )
+        records = run({"paginator": {"type": "cursor", "cursor_path": "next"}})
+    assert ids(records) == [1, 2, 3]
+    assert sent_params(m) == [{}, {"cursor": "c2"}, {"cursor": "c3"}]
+    assert loop_warnings(caplog) == [
+        f"Stream 'items': pagination stopped after page 3 because the next request "
+        f"({URL}?cursor=c2) repeats an earlier one (a loop in the API's paging)"
+    ]
+
+
+def test_cursor_identical_page_repeated_stops_without_duplicates(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The server ignores the cursor and keeps returning page one with the same cursor."""
+    same = page({"data": rows(1, 2), "next": "c2"})
+    with requests_mock.Mocker() as m:
+        serve(m, URL, same, same)
+        records = run({"paginator": {"type": "cursor", "cursor_path": "next"}})
+    assert ids(records) == [1, 2]
+    assert m.call_count == 2
+    assert len(loop_warnings(caplog)) == 1
+
+
+# --------------------------------------------------------------------------------------------
+# header_cursor
+
+
+def test_header_cursor_defaults() -> None:
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page(rows(1), headers={"next": "t2"}),
+            page(rows(2), headers={"next": "t3"}),
+            page(rows(3)),
+        )
+        records = run({"paginator": "header_cursor"})
+    assert ids(records) == [1, 2, 3]
+    assert sent_params(m) == [{}, {"cursor": "t2"}, {"cursor": "t3"}]
+
+
+def test_header_cursor_custom_key_is_case_insensitive() -> None:
+    paginator = {"type": "header_cursor", "cursor_key": "x-next-cursor", "cursor_param": "after"}
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page(rows(1), headers={"X-Next-Cursor": "q"}), page([]))
+        records = run({"paginator": paginator})
+    assert ids(records) == [1]
+    assert sent_params(m) == [{}, {"after": "q"}]
+
+
+def test_header_cursor_empty_first_page_without_header() -> None:
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page([]))
+        assert run({"paginator": "header_cursor"}) == []
+    assert m.call_count == 1
+
+
+def test_header_cursor_repeated_token_stops(caplog: pytest.LogCaptureFixture) -> None:
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page(rows(1), headers={"next": "t2"}),
+            page(rows(2), headers={"next": "t2"}),
+        )
+        records = run({"paginator": "header_cursor"})
+    assert ids(records) == [1, 2]
+    assert m.call_count == 2
+    assert len(loop_warnings(caplog)) == 1
+
+
+# --------------------------------------------------------------------------------------------
+# json_link
+
+
+def test_json_link_default_next() -> None:
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"data": rows(1), "next": f"{URL}?page=2"}),
+            page({"data": rows(2), "next": f"{URL}?page=3"}),
+            page({"data": rows(3), "next": None}),
+        )
+        records = run({"paginator": "json_link"})
+    assert ids(records) == [1, 2, 3]
+    assert sent_urls(m) == [URL, f"{URL}?page=2", f"{URL}?page=3"]
+
+
+def test_json_link_nested_path() -> None:
+    paginator = {"type": "json_link", "next_url_path": "paging.links.next"}
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"data": rows(1), "paging": {"links": {"next": f"{URL}?after=1"}}}),
+            page({"data": rows(2), "paging": {"links": {}}}),
+        )
+        records = run({"paginator": paginator})
+    assert ids(records) == [1, 2]
+    assert sent_urls(m) == [URL, f"{URL}?after=1"]
+
+
+def test_json_link_odata_bracket_path() -> None:
+    paginator = {"type": "json_link", "next_url_path": "['@odata.nextLink']"}
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"value": rows(1), "@odata.nextLink": f"{URL}?$skiptoken=abc"}),
+            page({"value": rows(2)}),
+        )
+        records = run({"paginator": paginator, "data_selector": "value"})
+    assert ids(records) == [1, 2]
+    assert sent_params(m) == [{}, {"$skiptoken": "abc"}]
+
+
+@pytest.mark.parametrize(
+    ("link", "expected"),
+    [
+        ("/items?page=2", f"{URL}?page=2"),
+        ("?page=2", f"{URL}?page=2"),
+        ("items/more?page=2", f"{BASE_URL}/v1/items/more?page=2"),
+    ],
+)
+def test_json_link_relative_link_is_resolved(link: str, expected: str) -> None:
+    first = f"{BASE_URL}/v1/items" if link.startswith("items") else URL
+    with requests_mock.Mocker() as m:
+        if expected.startswith(first + "?"):
+            serve(m, first, page({"data": rows(1), "next": link}), page({"data": rows(2)}))
+        else:
+            serve(m, first, page({"data": rows(1), "next": link}))
+            serve(m, expected.split("?", maxsplit=1)[0], page({"data": rows(2)}))
+        records = run({"paginator": "json_link", "path": first.removeprefix(BASE_URL + "/")})
+    assert ids(records) == [1, 2]
+    assert sent_urls(m) == [first, expected]
+
+
+def test_json_link_original_query_params_are_not_duplicated() -> None:
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"data": rows(1), "next": f"{URL}?per_page=2&status=open&page=2"}),
+            page({"data": rows(2)}),
+        )
+        run({"paginator": "json_link", "params": {"per_page": 2, "status": "open"}})
+    assert sent_params(m) == [
+        {"per_page": "2", "status": "open"},
+        {"per_page": "2", "status": "open", "page": "2"},
+    ]
+
+
+def test_json_link_repeated_link_stops_with_warning(caplog: pytest.LogCaptureFixture) -> None:
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"data": rows(1), "next": f"{URL}?page=2"}),
+            page({"data": rows(2), "next": f"{URL}?page=2"}),
+        )
+        records = run({"paginator": "json_link"})
+    assert ids(records) == [1, 2]
+    assert m.call_count == 2
+    assert loop_warnings(caplog) == [
+        f"Stream 'items': pagination stopped after page 2 because the next request "
+        f"({URL}?page=2) repeats an earlier one (a loop in the API's paging)"
+    ]
+
+
+def test_json_link_back_to_the_first_page_does_not_duplicate(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"data": rows(1), "next": f"{URL}?page=2"}),
+            page({"data": rows(2), "next": URL}),
+            page({"data": rows(1), "next": f"{URL}?page=2"}),
+        )
+        records = run({"paginator": "json_link"})
+    assert ids(records) == [1, 2]
+    assert len(loop_warnings(caplog)) == 1
+
+
+def test_json_link_empty_first_page() -> None:
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page({"data": [], "next": None}))
+        assert run({"paginator": "json_link"}) == []
+    assert m.call_count == 1
+
+
+# --------------------------------------------------------------------------------------------
+# header_link
+
+
+def test_header_link_follows_rel_next() -> None:
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page(
+                rows(1), headers={"Link": f'<{URL}?page=2>; rel="next", <{URL}?page=9>; rel="last"'}
+            ),
+            page(
+                rows(2), headers={"Link": f'<{URL}?page=1>; rel="prev", <{URL}?page=3>; rel="next"'}
+            ),
+            page(rows(3), headers={"Link": f'<{URL}?page=2>; rel="prev"'}),
+        )
+        records = run({"paginator": "header_link", "params": {"per_page": 1}})
+    assert ids(records) == [1, 2, 3]
+    assert sent_urls(m) == [f"{URL}?per_page=1", f"{URL}?page=2", f"{URL}?page=3"]
+
+
+def test_header_link_relative_url_is_resolved() -> None:
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page(rows(1), headers={"Link": '</items?page=2>; rel="next"'}), page(rows(2)))
+        records = run({"paginator": "header_link"})
+    assert ids(records) == [1, 2]
+    assert sent_urls(m) == [URL, f"{URL}?page=2"]
+
+
+def test_header_link_custom_rel() -> None:
+    paginator = {"type": "header_link", "links_next_key": "forward"}
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page(rows(1), headers={"Link": f'<{URL}?p=2>; rel="forward"'}),
+            page(rows(2), headers={"Link": f'<{URL}?p=3>; rel="next"'}),
+        )
+        records = run({"paginator": paginator})
+    assert ids(records) == [1, 2]
+    assert m.call_count == 2
+
+
+def test_header_link_empty_page_without_link() -> None:
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page([]))
+        assert run({"paginator": "header_link"}) == []
+    assert m.call_count == 1
+
+
+def test_header_link_repeated_link_stops(caplog: pytest.LogCaptureFixture) -> None:
+    link = {"Link": f'<{URL}?page=2>; rel="next"'}
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page(rows(1), headers=link), page(rows(2), headers=link))
+        records = run({"paginator": "header_link"})
+    assert ids(records) == [1, 2]
+    assert m.call_count == 2
+    assert len(loop_warnings(caplog)) == 1
+
+
+# --------------------------------------------------------------------------------------------
+# auto
+
+
+def guesses(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The logged paginator guesses."""
+    return [r.getMessage() for r in caplog.records if "No paginator configured" in r.message]
+
+
+@pytest.mark.parametrize("paginator", [None, "auto", {"type": "auto"}])
+def test_auto_detects_header_link(paginator: Any, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    endpoint = {} if paginator is None else {"paginator": paginator}
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page(rows(1), headers={"Link": f'<{URL}?page=2>; rel="next"'}),
+            page(rows(2), headers={"Link": f'<{URL}?page=3>; rel="next"'}),
+            page(rows(3)),
+        )
+        records = run(endpoint)
+    assert ids(records) == [1, 2, 3]
+    assert sent_urls(m) == [URL, f"{URL}?page=2", f"{URL}?page=3"]
+    assert guesses(caplog) == [
+        'No paginator configured; guessed {"type": "header_link"} from the first response. '
+        "Set it explicitly to silence this guess."
+    ]
+
+
+def test_auto_detects_json_link_next_url(caplog: pytest.LogCaptureFixture) -> None:
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"results": rows(1), "next": f"{URL}?page=2"}),
+            page({"results": rows(2), "next": "/items?page=3"}),
+            page({"results": [], "next": None}),
+        )
+        records = run({})
+    assert ids(records) == [1, 2]
+    assert sent_urls(m) == [URL, f"{URL}?page=2", f"{URL}?page=3"]
+    assert '{"type": "json_link", "next_url_path": "next"}' in guesses(caplog)[0]
+
+
+def test_auto_detects_nested_next_href(caplog: pytest.LogCaptureFixture) -> None:
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"items": rows(1), "_links": {"next": {"href": f"{URL}?page=2"}}}),
+            page({"items": rows(2), "_links": {}}),
+        )
+        records = run({})
+    assert ids(records) == [1, 2]
+    assert sent_urls(m) == [URL, f"{URL}?page=2"]
+    assert '"next_url_path": "_links.next.href"' in guesses(caplog)[0]
+
+
+def test_auto_detects_total_pages_as_page_number(caplog: pytest.LogCaptureFixture) -> None:
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"data": rows(1), "meta": {"totalPages": 3}}),
+            page({"data": rows(2), "meta": {"totalPages": 3}}),
+            page({"data": rows(3), "meta": {"totalPages": 3}}),
+        )
+        records = run({})
+    assert ids(records) == [1, 2, 3]
+    # dlt's guess: base_page 0; the first request carries no page parameter
+    assert sent_params(m) == [{}, {"page": "1"}, {"page": "2"}]
+    assert '"type": "page_number", "total_path": "meta.totalPages"' in guesses(caplog)[0]
+
+
+def test_auto_detects_page_count_given_as_a_string() -> None:
+    with requests_mock.Mocker() as m:
+        serve(
+            m, URL, page({"items": rows(1), "pages": "2"}), page({"items": rows(2), "pages": "2"})
+        )
+        assert ids(run({})) == [1, 2]
+    assert sent_params(m) == [{}, {"page": "1"}]
+
+
+def test_auto_detects_next_cursor_value(caplog: pytest.LogCaptureFixture) -> None:
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"data": rows(1), "next_cursor": "abc"}),
+            page({"data": rows(2), "next_cursor": "def"}),
+            page({"data": rows(3), "next_cursor": None}),
+        )
+        records = run({})
+    assert ids(records) == [1, 2, 3]
+    assert sent_params(m) == [{}, {"cursor": "abc"}, {"cursor": "def"}]
+    assert '"type": "cursor", "cursor_path": "next_cursor"' in guesses(caplog)[0]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        rows(1, 2),
+        {"data": rows(1, 2), "next": None},
+        {"data": rows(1, 2), "total": 2},
+        {"pages": rows(1, 2)},  # records named "pages" are not a page count
+        {"data": rows(1, 2), "meta": {"pages": {"self": "/items"}}},
+    ],
+)
+def test_auto_falls_back_to_single_page(body: Any, caplog: pytest.LogCaptureFixture) -> None:
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page(body, headers={"Link": f'<{URL}?page=1>; rel="prev"'}))
+        records = run({})
+    assert ids(records) == [1, 2]
+    assert m.call_count == 1
+    assert '{"type": "single_page"}' in guesses(caplog)[0]
+
+
+def test_auto_single_record_single_page_is_not_logged_as_a_guess(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page({"id": 1, "name": "me"}))
+        assert run({}) == [{"id": 1, "name": "me"}]
+    assert guesses(caplog) == []
+
+
+def test_auto_repeated_next_url_stops(caplog: pytest.LogCaptureFixture) -> None:
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"data": rows(1), "next": f"{URL}?page=2"}),
+            page({"data": rows(2), "next": f"{URL}?page=2"}),
+        )
+        records = run({})
+    assert ids(records) == [1, 2]
+    assert m.call_count == 2
+    assert len(loop_warnings(caplog)) == 1
+
+
+def test_auto_identical_page_repeated_stops(caplog: pytest.LogCaptureFixture) -> None:
+    same = page({"data": rows(1), "meta": {"total_pages": 5}})
+    with requests_mock.Mocker() as m:
+        serve(m, URL, same, same)
+        records = run({})
+    assert ids(records) == [1]
+    assert m.call_count == 2
+    assert len(loop_warnings(caplog)) == 1
+
+
+def test_auto_detection_is_per_run_not_shared_between_streams() -> None:
+    """Each stream guesses from its own first response."""
+    tap = make_tap([resource("a"), resource("b")])
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            f"{BASE_URL}/a",
+            page({"data": rows(1), "next": f"{BASE_URL}/a?p=2"}),
+            page({"data": rows(2)}),
+        )
+        serve(m, f"{BASE_URL}/b", page({"data": rows(3), "next_cursor": None}))
+        assert ids(records_of(tap, "a")) == [1, 2]
+        assert ids(records_of(tap, "b")) == [3]
+    assert sent_urls(m) == [f"{BASE_URL}/a", f"{BASE_URL}/a?p=2", f"{BASE_URL}/b"]
+
+
+# --------------------------------------------------------------------------------------------
+# precedence
+
+
+def test_endpoint_paginator_overrides_client_paginator() -> None:
+    tap = make_tap(
+        [resource("a"), resource("b", paginator="single_page")],
+        client={"paginator": {"type": "offset", "limit": 1, "total_path": None}},
+    )
+    with requests_mock.Mocker() as m:
+        serve(m, f"{BASE_URL}/a", page(rows(1)), page([]))
+        serve(m, f"{BASE_URL}/b", page(rows(2, 3)))
+        assert ids(records_of(tap, "a")) == [1]
+        assert ids(records_of(tap, "b")) == [2, 3]
+    assert sent_params(m) == [{"offset": "0", "limit": "1"}, {"offset": "1", "limit": "1"}, {}]
