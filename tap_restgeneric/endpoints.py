@@ -12,6 +12,7 @@ from tap_restgeneric.auth import AUTHS
 from tap_restgeneric.errors import ConfigErrors, Path, one_of
 from tap_restgeneric.fields import REQUIRED, Field, check_options, check_value, json_type
 from tap_restgeneric.paginators import PAGINATORS
+from tap_restgeneric.redaction import SENSITIVE_KEYS
 from tap_restgeneric.registry import Registry
 from tap_restgeneric.secrets import lookup, report_missing
 from tap_restgeneric.selectors import WHOLE_BODY, check_jsonpath
@@ -90,11 +91,12 @@ def component(
 def _shorthand_fields(
     name: str, registry: Registry[Any], secrets: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """For an auth type string, read each field from secrets/environment by its name."""
+    """For an auth type string, read its required and secret fields from secrets/environment."""
     cls = registry.get(name)
     if registry.kind != "auth" or cls is None:
         return {}
-    found = {key: lookup(key, secrets) for key in cls.fields}
+    wanted = [k for k, f in cls.fields.items() if f.default is REQUIRED or k in SENSITIVE_KEYS]
+    found = {key: lookup(key, secrets) for key in wanted}
     return {key: value for key, value in found.items() if value is not None}
 
 

@@ -130,6 +130,16 @@ def test_page_number_missing_default_total_is_not_an_error() -> None:
     assert m.call_count == 3
 
 
+def test_default_total_is_required_when_it_is_the_only_way_to_stop() -> None:
+    """stop_after_empty_page false and nothing else: a missing total must not loop forever."""
+    with requests_mock.Mocker() as m, pytest.raises(StreamRequestError) as raised:
+        serve(m, URL, page({"data": rows(1, 2)}))
+        run({"paginator": {"type": "page_number", "stop_after_empty_page": False}})
+    assert str(raised.value) == (
+        f"stream 'items': GET {URL}?page=0: total_path 'total' was not found in the response"
+    )
+
+
 @pytest.mark.parametrize("total_path", ["meta.total_pages", "total"])
 def test_page_number_explicit_total_path_missing_is_an_error(total_path: str) -> None:
     with requests_mock.Mocker() as m, pytest.raises(StreamRequestError) as raised:

@@ -704,6 +704,19 @@ def test_auth_shorthand_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -
     assert auth == ComponentSpec("bearer", {"token": "from-env"})
 
 
+def test_auth_shorthand_ignores_unrelated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only required and secret fields come from the environment: NAME/LOCATION do not leak."""
+    monkeypatch.setenv("API_KEY", "k3y")
+    monkeypatch.setenv("NAME", "someone")
+    monkeypatch.setenv("LOCATION", "query")
+    raw = config()
+    raw["client"]["auth"] = "api_key"
+    auth = only(resolve_config(raw)).endpoint.auth
+    assert auth == ComponentSpec(
+        "api_key", {"api_key": "k3y", "name": "Authorization", "location": "header"}
+    )
+
+
 def _secret_header_config(**settings: Any) -> dict[str, Any]:
     raw = config(**settings)
     raw["client"]["headers"] = {"X-Key": {"secret": "x"}}

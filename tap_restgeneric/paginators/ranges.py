@@ -46,7 +46,11 @@ class RangePaginator(Paginator):
     ) -> None:
         """Check param/body exclusivity and the termination guarantee; default the param name."""
         super().normalize(options, raw, path, errors)
-        options["total_required"] = raw.get("total_path") is not None
+        others = (cls.maximum_key, "has_more_path", "stop_condition")
+        no_other_stop = not any(options.get(k) for k in others)
+        only_total = not options["stop_after_empty_page"] and no_other_stop
+        # The default total_path is optional, unless it is the only way pagination can end.
+        options["total_required"] = raw.get("total_path") is not None or only_total
         for param, body in ((cls.param_key, cls.body_key), ("limit_param", "limit_body_path")):
             if options.get(param) and options.get(body):
                 errors.add(path, f"{param!r} and {body!r} are both set", "only one of them")
