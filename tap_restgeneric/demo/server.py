@@ -193,6 +193,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     protocol_version = "HTTP/1.1"
     timeout = 10
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         """Handle any method: parse, dispatch, record, reply."""
@@ -299,7 +300,7 @@ class DemoServer:
         """Start serving in a daemon thread and return immediately."""
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._httpd.serve_forever, name="demo-api", daemon=True
+                target=self._httpd.serve_forever, args=(0.05,), name="demo-api", daemon=True
             )
             self._thread.start()
         return self
