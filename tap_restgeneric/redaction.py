@@ -40,7 +40,12 @@ class Redactor:
         self._pattern: re.Pattern[str] | None = None
 
     def add(self, value: object) -> None:
-        """Register a secret value, with its URL-encoded and base64 forms."""
+        """Register a secret value (numbers as text, containers item by item) and its encodings."""
+        if isinstance(value, dict | list | tuple):
+            self.extend(value.values() if isinstance(value, dict) else value)
+            return
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
         if not isinstance(value, str) or len(value) < MIN_SECRET_LENGTH:
             return
         forms = {value, quote(value, safe=""), quote_plus(value)}

@@ -232,9 +232,9 @@ def resolve_config(config: Mapping[str, Any], extra_settings: Iterable[str] = ()
     errors = ConfigErrors()
     _check_top(config, (*OWN_SETTINGS, *extra_settings), errors)
     secrets = config.get("secrets")
+    REDACT.add(secrets)
     if secrets is None or not check_value(secrets, Field("object"), ("secrets",), errors):
         secrets = {}
-    REDACT.extend(v for v in secrets.values() if isinstance(v, str))
     raw = resolve_secrets({k: v for k, v in config.items() if k != "secrets"}, secrets, (), errors)
 
     client_raw = raw.get("client")

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
+import click
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.plugin_base import _ConfigInput
 
 from tap_restgeneric.auth import AUTHS, Authenticator
-from tap_restgeneric.errors import StreamRequestError
+from tap_restgeneric.cli import clean_failures, read_config_files
 from tap_restgeneric.redaction import install_log_redaction
 from tap_restgeneric.resolve import OWN_SETTINGS, resolve_config
 from tap_restgeneric.spec import ComponentSpec, RestApiSpec
@@ -96,11 +97,26 @@ class TapRestGeneric(Tap):
     @classmethod
     def invoke(cls, *args: Any, **kwargs: Any) -> None:
         """Run the CLI; a failed request ends the run with one clear line and exit status 1."""
-        try:
+        with clean_failures(cls.logger):
             super().invoke(*args, **kwargs)
-        except StreamRequestError as exc:
-            cls.logger.error("%s", exc)
-            sys.exit(1)
+
+    @classmethod
+    def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> Any:
+        """Read --config files (JSON, or YAML by extension); unreadable files end the run."""
+        config, parse_env = read_config_files(value, cls.logger)
+        return _ConfigInput(config=config, parse_env=parse_env)
+
+    @classmethod
+    def cb_discover(cls, ctx: click.Context, param: click.Option, value: bool) -> None:
+        """--discover, with config errors and failures reported as lines."""
+        with clean_failures(cls.logger):
+            super().cb_discover(ctx, param, value)
+
+    @classmethod
+    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
+        """--test, with config errors and failed requests reported as lines."""
+        with clean_failures(cls.logger):
+            super().cb_test(ctx, param, value)
 
 
 if __name__ == "__main__":
