@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +10,9 @@ from typing import Any
 from tap_restgeneric.auth import AUTHS
 from tap_restgeneric.errors import ConfigErrors, Path, one_of
 from tap_restgeneric.fields import REQUIRED, Field, check_options, check_value, json_type
+from tap_restgeneric.incremental import incremental_names, incremental_spec
 from tap_restgeneric.paginators import PAGINATORS
+from tap_restgeneric.placeholders import bind_path, check_placeholders
 from tap_restgeneric.redaction import SENSITIVE_KEYS
 from tap_restgeneric.registry import Registry
 from tap_restgeneric.secrets import lookup, report_missing
@@ -173,43 +174,14 @@ def data_selector(raw: Any, path: Path, errors: ConfigErrors) -> str | None:
     return raw
 
 
-def bind_path(path_text: str, params: dict[str, Any], where: Path, errors: ConfigErrors) -> str:
-    """Substitute static params named in the path (removing them from the query); check the rest."""
-    try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(path_text) if f is not None]
-    except ValueError as exc:
-        errors.add(
-            where,
-            f"path {path_text!r} is not a valid template: {exc}",
-            "'{{' and '}}' for literal braces",
-        )
-        return path_text
-    values: dict[str, str] = {}
-    for name in fields:
-        if "." in name:
-            errors.add(
-                where,
-                f"placeholder {{{name}}} in path {path_text!r} is not supported yet",
-                "a static path param",
-            )
-        elif name in params and not isinstance(params[name], dict):
-            values[name] = str(params.pop(name))
-        else:
-            errors.add(
-                where, f"path {path_text!r} requires a param named {name!r}", f"params[{name!r}]"
-            )
-    if errors:
-        return path_text
-    return path_text.format(**values)
-
-
 @dataclass(frozen=True)
 class ClientDefaults:
-    """Client-level components, resolved once and inherited by every endpoint."""
+    """Client-level components, resolved once and inherited by every endpoint (+ start_date)."""
 
     paginator: ComponentSpec | None
     auth: ComponentSpec | None
     retry: RetrySpec
+    start_date: Any = None
 
 
 def endpoint_spec(
@@ -218,20 +190,32 @@ def endpoint_spec(
     path: Path,
     errors: ConfigErrors,
     secrets: Mapping[str, Any],
+    *,
+    primary_key: tuple[str, ...] = (),
 ) -> EndpointSpec:
     """Resolve one endpoint (already merged with defaults) against the client settings."""
     opts = check_options(merged, ENDPOINT_FIELDS, path, errors)
     raw_path = opts["path"] or ""
     single_entity = bool(_SINGLE_ENTITY.search(raw_path))
     params = dict(opts["params"] or {})
+    incremental = incremental_spec(
+        opts["incremental"],
+        params,
+        path,
+        errors,
+        primary_key=primary_key,
+        start_date=client.start_date,
+    )
     for key, value in params.items():
         if isinstance(value, dict):
             errors.add(
                 (*path, "params", key),
-                "dict params (resolve/incremental) are not supported yet",
-                "a scalar or a list",
+                "dict params other than type 'incremental' are not supported yet",
+                "a scalar, a list or {'type': 'incremental', ...}",
             )
-    bound = bind_path(raw_path, params, (*path, "path"), errors)
+    allowed = incremental_names(incremental)
+    bound, dynamic_path = bind_path(raw_path, params, allowed, (*path, "path"), errors)
+    used = check_placeholders(opts, allowed, path, errors)
 
     if opts["paginator"] is not None:
         paginator = component(opts["paginator"], PAGINATORS, (*path, "paginator"), errors, secrets)
@@ -251,10 +235,6 @@ def endpoint_spec(
     retry = client.retry
     if opts["error_handler"] is not None:
         retry = retry_policy(opts["error_handler"], (*path, "error_handler"), errors)
-    if opts["incremental"] is not None:
-        errors.add(
-            (*path, "incremental"), "incremental is not supported yet", "no 'incremental' key"
-        )
     for key, value in (opts["headers"] or {}).items():
         check_value(value, Field("string", nullable=False), (*path, "headers", key), errors)
     return EndpointSpec(
@@ -271,4 +251,7 @@ def endpoint_spec(
             opts["response_actions"] or [], (*path, "response_actions"), errors
         ),
         retry=retry,
+        incremental=incremental,
+        dynamic_path=dynamic_path,
+        placeholders=used,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from tap_restgeneric.auth import AUTHS
@@ -188,13 +189,14 @@ def resource_spec(
         errors.unknown_name(
             (*path, "write_disposition"), "write_disposition", kind, WRITE_DISPOSITIONS
         )
+    keys = primary_key(opts["primary_key"], (*path, "primary_key"), errors)
     endpoint = endpoint_spec(
-        raw.get("endpoint") or {}, client, (*path, "endpoint"), errors, secrets
+        raw.get("endpoint") or {}, client, (*path, "endpoint"), errors, secrets, primary_key=keys
     )
     return ResourceSpec(
         name=opts["table_name"] or opts["name"] or "",
         endpoint=endpoint,
-        primary_key=primary_key(opts["primary_key"], (*path, "primary_key"), errors),
+        primary_key=keys,
         selected=bool(opts["selected"]),
         schema=opts["schema"],
     )
@@ -249,7 +251,9 @@ def resolve_config(config: Mapping[str, Any], extra_settings: Iterable[str] = ()
             check_value(value, Field("string", nullable=False), ("client", "headers", key), errors)
     if client.get("session") is not None:
         errors.add(("client", "session"), *PYTHON_ONLY["session"])
-    defaults_client = client_defaults(client, errors, secrets)
+    defaults_client = replace(
+        client_defaults(client, errors, secrets), start_date=raw.get("start_date")
+    )
 
     defaults = raw.get("resource_defaults")
     if defaults is None or not check_value(

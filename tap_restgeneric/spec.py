@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 DEFAULT_RETRY_STATUSES = frozenset({429, *range(500, 600)})
@@ -37,6 +38,26 @@ class ResponseAction:
 
 
 @dataclass(frozen=True)
+class IncrementalSpec:
+    """dlt's incremental: a cursor in each record, sent as params/placeholders, bookmarked."""
+
+    cursor_path: str
+    replication_key: str
+    initial_value: Any = None
+    end_value: Any = None
+    start_param: str | None = None
+    end_param: str | None = None
+    lag: float = 0.0
+    on_cursor_value_missing: str = "raise"
+    row_order: str | None = None
+    range_start: str = "closed"
+    range_end: str = "open"
+    convert: str | None = None
+    window: timedelta | None = None
+    primary_key: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
 class EndpointSpec:
     """How to request one resource and read its records."""
 
@@ -51,6 +72,9 @@ class EndpointSpec:
     auth: ComponentSpec | None = None
     response_actions: tuple[ResponseAction, ...] = ()
     retry: RetrySpec = RetrySpec()
+    incremental: IncrementalSpec | None = None
+    dynamic_path: bool = False
+    placeholders: bool = False
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,13 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import requests
+from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 from singer_sdk.streams.rest import HTTPRequest, PageContext, RESTStream
 
+from tap_restgeneric.bookmarks import IncrementalError, IncrementalRun, Window, utc_now
 from tap_restgeneric.errors import StreamRequestError
 from tap_restgeneric.paginators import PAGINATORS, Page, PaginationError, Paginator, Stop
+from tap_restgeneric.placeholders import render, render_text
 from tap_restgeneric.redaction import REDACT
 from tap_restgeneric.requester import Requester
 from tap_restgeneric.schemas import schema_for
@@ -46,6 +49,9 @@ class RestGenericStream(RESTStream[Any]):
             self.api.request_timeout,
         )
         self._trusted = {origin(self.api.base_url), origin(self.get_url(None))}
+        self._values: dict[str, Any] = {}
+        self._extra_params: dict[str, Any] = {}
+        self._run: IncrementalRun | None = None
 
     @property
     def url_base(self) -> str:
@@ -67,14 +73,25 @@ class RestGenericStream(RESTStream[Any]):
         return PAGINATORS[spec.type](spec.options)
 
     def get_http_request(self, *, page: PageContext[Any]) -> HTTPRequest:
-        """The request as configured (method, URL, params, headers, JSON body), before the token."""
+        """The request as configured (placeholders filled), before the paginator's token."""
         endpoint = self.resource.endpoint
+        values = self._values
+        params = {**endpoint.params, **self._extra_params}
+        headers = {"User-Agent": self.user_agent, **self.api.headers, **endpoint.headers}
+        body = endpoint.json
+        if endpoint.placeholders:
+            params = render(params, values)
+            headers = render(headers, values)
+            body = render(body, values, native=True)
+        url = self.get_url(page.stream_context)
+        if endpoint.dynamic_path:
+            url = join_url(self.api.base_url, render_text(endpoint.path, values))
         return HTTPRequest(
-            url=self.get_url(page.stream_context),
+            url=url,
             method=endpoint.method,
-            params=dict(endpoint.params),
-            headers={"User-Agent": self.user_agent, **self.api.headers, **endpoint.headers},
-            data=copy.deepcopy(endpoint.json),
+            params=params,
+            headers=headers,
+            data=copy.deepcopy(body),
         )
 
     def prepare(self, request: HTTPRequest) -> requests.PreparedRequest:
@@ -99,7 +116,32 @@ class RestGenericStream(RESTStream[Any]):
         return prepared
 
     def request_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        """Fetch page after page, yielding each page's records, until the paginator stops."""
+        """Fetch every window's pages; bookmark when safe (per page, per window, or at the end)."""
+        spec = self.resource.endpoint.incremental
+        if spec is None:
+            yield from self._paginate(context, None, None)
+            return
+        incremental = self.replication_method == REPLICATION_INCREMENTAL
+        state = self.get_context_state(context) if incremental else {}
+        self._run = run = IncrementalRun(spec, state, self.config.get("start_date"), utc_now())
+        try:
+            for window in run.windows():
+                yield from self._paginate(context, run, window)
+                if incremental and spec.window is not None:
+                    self._commit(context, run, window)
+            if incremental and spec.window is None:
+                self._commit(context, run)
+        finally:
+            self._run = None
+
+    def _paginate(
+        self, context: Context | None, run: IncrementalRun | None, window: Window | None
+    ) -> Iterable[dict[str, Any]]:
+        """One request sequence: page after page until the paginator (or row order) stops."""
+        self._values = run.values(window) if run and window else {}
+        self._extra_params = run.params(window) if run and window else {}
+        sorted_commit = bool(run and run.spec.row_order == "asc" and run.spec.window is None)
+        sorted_commit &= self.replication_method == REPLICATION_INCREMENTAL
         paginator = self.get_new_paginator()
         token = paginator.first_token()
         seen: set[tuple[Any, ...]] = set()
@@ -126,7 +168,14 @@ class RestGenericStream(RESTStream[Any]):
             page = Page(
                 request, fetched.response, fetched.body, self.selector.select(fetched.body), number
             )
-            yield from page.records
+            if run is None or window is None:
+                yield from page.records
+            else:
+                yield from self._admitted(run, window, page.records)
+                if sorted_commit:
+                    self._commit(context, run)
+                if run.past_range(page.records, window):
+                    return
             try:
                 token = paginator.advance(page, token)
             except PaginationError as exc:
@@ -140,6 +189,34 @@ class RestGenericStream(RESTStream[Any]):
                 )
                 return
 
+    def _admitted(
+        self, run: IncrementalRun, window: Window, records: list[dict[str, Any]]
+    ) -> Iterable[dict[str, Any]]:
+        keys = run.spec.primary_key or ()
+        try:
+            kept = [record for record in records if run.admit(record, window, keys)]
+        except IncrementalError as exc:
+            raise StreamRequestError(f"stream {self.name!r}: {exc}") from None
+        return kept
+
+    def _increment_stream_state(
+        self, latest_record: dict[str, Any], *, context: Context | None = None
+    ) -> None:
+        """Track the cursor of each written record; bookmarks move only in ``_commit``."""
+        if self._run is not None:
+            try:
+                self._run.observe(latest_record, self._run.spec.primary_key or ())
+            except IncrementalError as exc:
+                raise StreamRequestError(f"stream {self.name!r}: {exc}") from None
+
+    def _commit(
+        self, context: Context | None, run: IncrementalRun, window: Window | None = None
+    ) -> None:
+        """Store the bookmark (never backwards) and write a STATE message."""
+        if run.store(self.get_context_state(context), window):
+            self.state_manager.is_flushed = False
+            self._write_state_message()
+
     def _warn_stop(self, number: int, reason: str) -> None:
         self.logger.warning(
             "Stream %r: pagination stopped after page %d because %s (a loop in the API's paging)",
@@ -151,6 +228,12 @@ class RestGenericStream(RESTStream[Any]):
 
 def make_stream_class(resource: ResourceSpec, api: RestApiSpec) -> type[RestGenericStream]:
     """Generate one stream class per resource (the SDK links parents and children by class)."""
-    attrs = {"resource": resource, "api": api, "__doc__": f"Stream for resource {resource.name!r}."}
+    incremental = resource.endpoint.incremental
+    attrs = {
+        "resource": resource,
+        "api": api,
+        "replication_key": incremental.replication_key if incremental else None,
+        "__doc__": f"Stream for resource {resource.name!r}.",
+    }
     class_name = "Stream_" + "".join(c if c.isalnum() else "_" for c in resource.name)
     return type(class_name, (RestGenericStream,), attrs)

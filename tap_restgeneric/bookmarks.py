@@ -1,0 +1,209 @@
+"""One incremental request sequence: start value, date windows, record filter, safe bookmark."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from tap_restgeneric.cursors import compare, detect_format, parse_point, render, shift
+from tap_restgeneric.selectors import compile_path, first_value
+from tap_restgeneric.spec import IncrementalSpec
+
+Point = datetime | float | str
+MAX_BOUNDARY_KEYS = 1000
+
+
+class IncrementalError(Exception):
+    """A record breaks the incremental config (missing cursor, unsorted 'asc' data)."""
+
+
+class Window:
+    """A [start, end) range of cursor values requested together."""
+
+    def __init__(self, start: Point | None, end: Point | None, *, closed_end: bool) -> None:
+        self.start = start
+        self.end = end
+        self.closed_end = closed_end
+
+
+class IncrementalRun:
+    """Tracks one request sequence: what to ask for, what to keep, how far the bookmark may go."""
+
+    def __init__(
+        self, spec: IncrementalSpec, state: Mapping[str, Any], start_date: Any, now: datetime
+    ) -> None:
+        self.spec = spec
+        self.now = now
+        self._find = compile_path(spec.cursor_path)
+        same_key = state.get("replication_key") == spec.replication_key
+        bookmark = state.get("replication_key_value") if same_key else None
+        raw = bookmark
+        if raw is None:
+            raw = spec.initial_value if spec.initial_value is not None else start_date
+        self.raw_start = raw
+        self.format = spec.convert or detect_format(raw)
+        start = parse_point(raw)
+        if start is not None and spec.lag:
+            start = shift(start, spec.lag, detect_format(raw))
+        self.start = start
+        self.end = parse_point(spec.end_value)
+        self._boundary_point = parse_point(bookmark) if not spec.lag else None
+        self._boundary = {tuple(k) for k in state.get("boundary_keys") or []}
+        self.max_point: Point | None = None
+        self.max_raw: Any = None
+        self._max_keys: set[tuple[Any, ...]] = set()
+        self._last_point: Point | None = None
+
+    def windows(self) -> Iterator[Window]:
+        """The windows to request: one, or consecutive ``window``-sized ranges up to the end."""
+        closed_end = self.spec.range_end == "closed"
+        if self.spec.window is None or not isinstance(self.start, datetime):
+            yield Window(self.start, self.end, closed_end=closed_end)
+            return
+        end = self.end if isinstance(self.end, datetime) else self.now
+        lo = self.start
+        while lo < end:
+            hi = min(lo + self.spec.window, end)
+            yield Window(lo, hi, closed_end=closed_end and hi == self.end)
+            lo = hi
+
+    def _send(self, point: Point | None, *, raw: Any = None) -> Any:
+        if point is None:
+            return None
+        if raw is not None and not self.spec.lag and self.spec.convert is None:
+            return raw
+        return render(point, self.format or "iso8601")
+
+    def values(self, window: Window) -> dict[str, Any]:
+        """Placeholder values: ``incremental.start_value`` and friends, in the API's format."""
+        start = self._send(window.start, raw=self.raw_start if window.start == self.start else None)
+        end = self._send(window.end, raw=self.spec.end_value if window.end == self.end else None)
+        return {
+            "incremental.start_value": start,
+            "incremental.last_value": start,
+            "incremental.initial_value": self.spec.initial_value,
+            "incremental.end_value": end,
+            "incremental.lag": self.spec.lag,
+            "incremental.cursor_path": self.spec.cursor_path,
+        }
+
+    def params(self, window: Window) -> dict[str, Any]:
+        """The start/end query params, when configured and known."""
+        values = self.values(window)
+        found = {}
+        if self.spec.start_param and values["incremental.start_value"] is not None:
+            found[self.spec.start_param] = values["incremental.start_value"]
+        if self.spec.end_param and values["incremental.end_value"] is not None:
+            found[self.spec.end_param] = values["incremental.end_value"]
+        return found
+
+    def admit(self, record: dict[str, Any], window: Window, keys: tuple[str, ...]) -> bool:
+        """Keep a record inside the window (client-side filter, boundary de-duplication)."""
+        value = first_value(self._find, record)
+        if value is None:
+            if self.spec.on_cursor_value_missing == "raise":
+                msg = (
+                    f"a record has no cursor value at {self.spec.cursor_path!r} (set "
+                    "on_cursor_value_missing to 'include' or 'exclude' to accept such records)"
+                )
+                raise IncrementalError(msg)
+            return self.spec.on_cursor_value_missing == "include"
+        point = parse_point(value)
+        assert point is not None
+        if window.start is not None:
+            side = compare(point, window.start)
+            if side < 0 or (side == 0 and self.spec.range_start == "open"):
+                return False
+        if window.end is not None:
+            side = compare(point, window.end)
+            if side > 0 or (side == 0 and not window.closed_end):
+                return False
+        if (
+            self._boundary
+            and self._boundary_point is not None
+            and compare(point, self._boundary_point) == 0
+            and tuple(record.get(k) for k in keys) in self._boundary
+        ):
+            return False
+        record[self.spec.replication_key] = value
+        return True
+
+    def past_range(self, records: list[dict[str, Any]], window: Window) -> bool:
+        """With a known row order, whether later pages can only hold records outside the window."""
+        if not records or self.spec.row_order is None:
+            return False
+        last = parse_point(first_value(self._find, records[-1]))
+        if last is None:
+            return False
+        if self.spec.row_order == "desc":
+            return window.start is not None and compare(last, window.start) < 0
+        return window.end is not None and compare(last, window.end) >= 0
+
+    def observe(self, record: Mapping[str, Any], keys: tuple[str, ...]) -> None:
+        """Track the maximum cursor written (and the keys at it); check 'asc' really is sorted."""
+        point = parse_point(record.get(self.spec.replication_key))
+        if point is None:
+            return
+        last = self._last_point
+        if self.spec.row_order == "asc" and last is not None and compare(point, last) < 0:
+            msg = (
+                f"row_order is 'asc' but cursor {record[self.spec.replication_key]!r} came "
+                f"after a later one (set row_order to null if the API does not sort "
+                "ascending by the cursor)"
+            )
+            raise IncrementalError(msg)
+        self._last_point = point
+        key = tuple(record.get(k) for k in keys)
+        side = 1 if self.max_point is None else compare(point, self.max_point)
+        if side > 0:
+            self.max_point, self.max_raw, self._max_keys = (
+                point,
+                record[self.spec.replication_key],
+                {key},
+            )
+        elif side == 0 and len(self._max_keys) < MAX_BOUNDARY_KEYS:
+            self._max_keys.add(key)
+
+    def bookmark(self, window: Window | None = None) -> tuple[Any, list[list[Any]]]:
+        """The value (and boundary keys) safe to store now; None when nothing moves it.
+
+        After a finished window the bookmark is its end; otherwise the maximum cursor written,
+        capped at the sync's start time so a future-dated record cannot hide later changes.
+        """
+        if self.spec.end_value is not None:
+            return None, []
+        if window is not None and self.spec.window is not None and window.end is not None:
+            return render(window.end, detect_format(self.max_raw) or self.format or "iso8601"), []
+        if self.max_point is None:
+            return None, []
+        if isinstance(self.max_point, datetime) and self.max_point > self.now:
+            return render(self.now, detect_format(self.max_raw) or "iso8601"), []
+        keys = [list(k) for k in sorted(self._max_keys, key=repr)] if self.spec.primary_key else []
+        return self.max_raw, keys
+
+    def store(self, state: dict[str, Any], window: Window | None = None) -> bool:
+        """Write the bookmark into a state dict, never backwards; True when it changed."""
+        value, keys = self.bookmark(window)
+        if value is None:
+            return False
+        key = self.spec.replication_key
+        old = state.get("replication_key_value") if state.get("replication_key") == key else None
+        new_point, old_point = parse_point(value), parse_point(old)
+        side = 1 if new_point is None or old_point is None else compare(new_point, old_point)
+        if side < 0:
+            return False
+        boundary = {tuple(k) for k in keys}
+        if side == 0:
+            boundary |= {tuple(k) for k in state.get("boundary_keys") or []}
+        state["replication_key"] = key
+        state["replication_key_value"] = value
+        state.pop("boundary_keys", None)
+        if boundary:
+            state["boundary_keys"] = [list(k) for k in sorted(boundary, key=repr)]
+        return True
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware."""
+    return datetime.now(timezone.utc)

@@ -1,0 +1,106 @@
+"""Cursor values: parse, compare, shift by a lag, and render in the format an API expects."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+FORMATS = ("iso8601", "iso8601_offset", "date", "epoch", "epoch_ms")
+_DURATION = re.compile(
+    r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
+)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MS_THRESHOLD = 100_000_000_000  # epoch numbers above this are milliseconds (after 1973 in ms)
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """Parse an ISO 8601 duration of weeks/days/hours/minutes/seconds (``P7D``, ``PT6H``)."""
+    match = _DURATION.match(text)
+    if not match or text in ("P", "PT") or text.endswith("T"):
+        return None
+    parts = {k: float(v) for k, v in match.groupdict().items() if v}
+    delta = timedelta(**parts)
+    return delta if delta > timedelta(0) else None
+
+
+def parse_point(value: Any) -> datetime | float | str | None:
+    """A comparable form: aware UTC datetime for ISO strings/dates, float for numbers."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            return text
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return str(value)
+
+
+def _as_datetime(point: datetime | float | str) -> datetime | None:
+    if isinstance(point, datetime):
+        return point
+    if isinstance(point, float):
+        seconds = point / 1000 if point > _MS_THRESHOLD else point
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    return None
+
+
+def compare(a: datetime | float | str, b: datetime | float | str) -> int:
+    """-1, 0 or 1; datetimes and epoch numbers compare as instants, other mixes as text."""
+    if isinstance(a, datetime) != isinstance(b, datetime):
+        da, db = _as_datetime(a), _as_datetime(b)
+        if da is not None and db is not None:
+            a, b = da, db
+    if type(a) is not type(b):
+        a, b = str(a), str(b)
+    return (a > b) - (a < b)  # type: ignore[operator]
+
+
+def detect_format(raw: Any) -> str | None:
+    """The format a raw value is written in, to send shifted values back the same way."""
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        return "epoch_ms" if raw > _MS_THRESHOLD else "epoch"
+    if isinstance(raw, str):
+        if _DATE.match(raw.strip()):
+            return "date"
+        if raw.strip().endswith(("Z", "z")):
+            return "iso8601"
+        if isinstance(parse_point(raw), datetime):
+            return "iso8601_offset"
+    return None
+
+
+def render(point: datetime | float | str, fmt: str | None) -> Any:
+    """Write a cursor value in a format: a FORMATS name or a strftime pattern."""
+    moment = _as_datetime(point)
+    if fmt is None or moment is None:
+        return point
+    if fmt == "epoch":
+        return int(moment.timestamp())
+    if fmt == "epoch_ms":
+        return int(moment.timestamp() * 1000)
+    if fmt == "date":
+        return moment.date().isoformat()
+    if fmt == "iso8601":
+        return moment.isoformat().replace("+00:00", "Z")
+    if fmt == "iso8601_offset":
+        return moment.isoformat()
+    return moment.strftime(fmt)
+
+
+def shift(point: datetime | float | str, lag: float, raw_format: str | None) -> Any:
+    """Move a start back by ``lag``: seconds for datetimes, days for dates, units for numbers."""
+    if isinstance(point, datetime):
+        return point - (timedelta(days=lag) if raw_format == "date" else timedelta(seconds=lag))
+    if isinstance(point, float):
+        return point - lag
+    return point
