@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -11,7 +15,8 @@ import requests
 from requests.auth import HTTPBasicAuth
 
 from tap_restgeneric.demo import DemoServer
-from tap_restgeneric.demo.data import DATASETS
+from tap_restgeneric.demo.__main__ import main as demo_main
+from tap_restgeneric.demo.data import DATASETS, records
 from tap_restgeneric.demo.server import CREDENTIALS
 
 S000_KEY = {"api_key": CREDENTIALS["s000_api_key"]}
@@ -44,11 +49,17 @@ def assert_ids(rows: list[dict[str, Any]], count: int) -> None:
         assert r["created_at"].endswith("Z") and r["updated_at"].endswith("Z")
 
 
-def walk_s000(srv: DemoServer, path: str, per_page: int = 20, **kw: Any) -> list[dict[str, Any]]:
+def walk_s000(
+    srv: DemoServer,
+    path: str,
+    per_page: int = 20,
+    params: dict[str, Any] | None = None,
+    **kw: Any,
+) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     page = 0
     while True:
-        resp = get(srv, path, params={"page": page, "per_page": per_page}, **kw)
+        resp = get(srv, path, params={**(params or {}), "page": page, "per_page": per_page}, **kw)
         if resp.status_code == 429:
             continue
         assert resp.status_code == 200
@@ -76,9 +87,8 @@ def walk_s001(srv: DemoServer, path: str, key: str, limit: int | None = None) ->
         params["next"] = body["cursors"]["next"]
 
 
-def walk_s003(srv: DemoServer, path: str) -> list[dict[str, Any]]:
+def walk_s003(srv: DemoServer, path: str, **params: Any) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    params: dict[str, Any] = {}
     while True:
         resp = get(srv, path, params=params, auth=S003)
         if resp.status_code == 429:
@@ -296,3 +306,191 @@ def test_standalone_start_stop() -> None:
         srv.stop()
     with pytest.raises(requests.ConnectionError):
         get(srv, "/s003/v1/account", auth=S003)
+
+
+# --- incremental sync: datetime filters, sorting, overlays, slow mode -----------------------
+
+CONTACTS = "/s000/v2/crm/contacts"
+LINKS = "/s000/v2/application/signing-links"
+CUSTOMERS = "/s003/v1/customers"
+
+
+def epoch(text: str) -> int:
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+
+
+def ids(rows: list[dict[str, Any]]) -> list[Any]:
+    return [r["id"] for r in rows]
+
+
+def test_s000_datetime_filter_boundaries(server: DemoServer) -> None:
+    # updated_at(i) = 2024-01-01T00:30Z + i hours + (i % 5) days
+    contacts = {r["id"]: r for r in records("s000_contacts")}
+    assert contacts[10]["updated_at"] == "2024-01-01T10:30:00Z"
+    assert contacts[20]["updated_at"] == "2024-01-01T20:30:00Z"
+    for since, before in (
+        ("2024-01-01T10:30:00Z", "2024-01-01T20:30:00Z"),
+        ("2024-01-01T10:30:00+00:00", "2024-01-01T20:30:00.000+00:00"),
+        ("2024-01-01T11:30:00+01:00", "2024-01-01T15:30:00-05:00"),
+    ):
+        params = {"updated_since": since, "updated_before": before}
+        body = get(server, CONTACTS, params=params, headers=S000_KEY).json()
+        assert ids(body["data"]) == [10, 15]  # 10 is exactly at since, 20 exactly at before
+        assert body["meta"]["total_count"] == 2
+    just_after = {"updated_since": "2024-01-01T10:30:01Z"}
+    after = walk_s000(server, CONTACTS, params=just_after, headers=S000_KEY)
+    assert 10 not in ids(after) and 15 in ids(after)
+    just_before = {"updated_before": "2024-01-01T10:30:01Z"}
+    before_rows = walk_s000(server, CONTACTS, params=just_before, headers=S000_KEY)
+    assert ids(before_rows) == [5, 10]
+
+
+def test_s000_date_filter_pages_filtered_list(server: DemoServer) -> None:
+    day = {"updated_since": "2024-01-02", "updated_before": "2024-01-03"}
+    expected = [1, 6, 11, 16, 21, 25, 30, 35, 40, 45]
+    first = get(server, CONTACTS, params={**day, "per_page": 3}, headers=S000_KEY).json()
+    assert ids(first["data"]) == [1, 6, 11]
+    assert first["meta"] == {"page": 0, "per_page": 3, "total_count": 10}
+    assert ids(walk_s000(server, CONTACTS, per_page=3, params=day, headers=S000_KEY)) == expected
+    window = {"updated_since": "2024-01-03T00:30:00+00:00", "updated_before": "2024-01-04"}
+    assert ids(walk_s000(server, LINKS, params=window, auth=S000_BASIC)) == [2, 7, 12, 17, 22]
+    empty = {"updated_since": "2030-01-01"}
+    assert walk_s000(server, LINKS, params=empty, auth=S000_BASIC) == []
+    unfiltered = {"updated_since": "", "updated_before": ""}
+    assert_ids(walk_s000(server, CONTACTS, params=unfiltered, headers=S000_KEY), 45)
+
+
+def test_s003_epoch_filter_boundaries(server: DemoServer) -> None:
+    # customers 1 and 25 share 2024-01-02T01:30Z; 6 and 30 share 2024-01-02T06:30Z
+    gte, lt = epoch("2024-01-02T01:30:00Z"), epoch("2024-01-02T06:30:00Z")
+    assert (gte, lt) == (1704159000, 1704177000)
+    window = {"updated_at_gte": gte, "updated_at_lt": lt}
+    assert ids(walk_s003(server, CUSTOMERS, **window)) == [1, 25]
+    assert ids(walk_s003(server, CUSTOMERS, updated_at_gte=gte + 1, updated_at_lt=lt + 1)) == [
+        6,
+        30,
+    ]
+    later = walk_s003(server, CUSTOMERS, updated_at_gte=epoch("2024-01-06T10:30:00Z"))
+    expected = [r["id"] for r in records("s003_customers") if r["updated_at"] >= "2024-01-06T10:30"]
+    assert ids(later) == expected and ids(later)[:3] == [34, 39, 44] and len(expected) == 51
+    paged = walk_s003(server, CUSTOMERS, limit=7, updated_at_gte=gte)
+    assert ids(paged) == [i for i in range(1, 131) if i not in (5, 10, 15, 20)]
+    # the datetime filters of s000 are not s003's parameters: ignored there
+    assert_ids(walk_s003(server, CUSTOMERS, updated_since="2030-01-01"), 130)
+
+
+def test_s003_sort_by_updated_at(server: DemoServer) -> None:
+    rows = walk_s003(server, CUSTOMERS, sort="updated_at", limit=17)
+    expected = sorted(records("s003_customers"), key=lambda r: (r["updated_at"], r["id"]))
+    assert rows == expected and len(rows) == 130
+    assert ids(rows)[:8] == [5, 10, 15, 20, 1, 25, 6, 30]
+    window = {"sort": "updated_at", "updated_at_gte": epoch("2024-01-02T01:30:00Z")}
+    assert ids(walk_s003(server, CUSTOMERS, **window))[:4] == [1, 25, 6, 30]
+    assert_ids(walk_s003(server, CUSTOMERS, sort="id"), 130)
+    assert_ids(walk_s003(server, "/s003/v1/custom-fields", sort="updated_at"), 12)
+
+
+def test_touch_and_add_visible(server: DemoServer) -> None:
+    window = {"updated_since": "2024-01-01T10:30:00Z", "updated_before": "2024-01-01T20:30:00Z"}
+    server.touch("s000_contacts", [3, 40], "2024-01-01T12:00:00+00:00")
+    server.touch("s000_contacts", [15], "2024-02-01")
+    rows = walk_s000(server, CONTACTS, params=window, headers=S000_KEY)
+    assert ids(rows) == [3, 10, 40]
+    assert rows[0]["updated_at"] == "2024-01-01T12:00:00Z"
+    assert_ids(walk_s000(server, CONTACTS, headers=S000_KEY), 45)
+
+    new = {**records("s003_customers")[0], "id": 131, "updated_at": "2024-01-02T02:00:00Z"}
+    server.add("s003_customers", new)
+    server.touch("s003_customers", [5], "2030-01-01T00:00:00Z")
+    gte, lt = epoch("2024-01-02T01:30:00Z"), epoch("2024-01-02T06:30:00Z")
+    assert ids(walk_s003(server, CUSTOMERS, updated_at_gte=gte, updated_at_lt=lt)) == [1, 25, 131]
+    assert ids(walk_s003(server, CUSTOMERS, updated_at_gte=epoch("2029-12-31T00:00:00Z"))) == [5]
+    ordered = ids(walk_s003(server, CUSTOMERS, sort="updated_at"))
+    assert ordered[:7] == [10, 15, 20, 1, 25, 131, 6] and ordered[-1] == 5
+    assert ids(walk_s003(server, CUSTOMERS)) == [*range(1, 131), 131]
+    # an overlay belongs to one instance; the generated data is untouched
+    assert records("s000_contacts")[2]["updated_at"] == "2024-01-04T03:30:00Z"
+    with DemoServer(port=0, faults=False) as other:
+        assert_ids(walk_s003(other, CUSTOMERS), 130)
+
+
+def test_touch_and_add_validation(server: DemoServer) -> None:
+    with pytest.raises(KeyError):
+        server.touch("s000_contacts", [1, 46], "2024-01-01T00:00:00Z")
+    with pytest.raises(KeyError):
+        server.touch("nope", [1], "2024-01-01T00:00:00Z")
+    with pytest.raises(ValueError, match="ISO 8601"):
+        server.touch("s000_contacts", [1], "2024-01-01 00:00")
+    with pytest.raises(ValueError, match="already exists"):
+        server.add("s000_contacts", {"id": 1, "updated_at": "2024-01-01T00:00:00Z"})
+    with pytest.raises(ValueError):
+        server.add("s000_contacts", {"id": 99})
+    assert server.records("s000_contacts") == records("s000_contacts")  # nothing applied
+    server.add("s000_contacts", {"id": 46, "updated_at": "2024-03-01T00:00:00.5+00:00"})
+    server.touch("s000_contacts", [46], "2024-03-02T00:00:00Z")
+    assert server.records("s000_contacts")[-1] == {"id": 46, "updated_at": "2024-03-02T00:00:00Z"}
+
+
+@pytest.mark.parametrize(
+    ("path", "auth", "param", "value"),
+    [
+        (CONTACTS, {"headers": S000_KEY}, "updated_since", "yesterday"),
+        (CONTACTS, {"headers": S000_KEY}, "updated_since", "2024-01-01T10:30:00"),
+        (CONTACTS, {"headers": S000_KEY}, "updated_since", "2024-13-01"),
+        (CONTACTS, {"headers": S000_KEY}, "updated_since", "2024-01-01T10:30:00 00:00"),
+        (CONTACTS, {"headers": S000_KEY}, "updated_before", "1704159000"),
+        (LINKS, {"auth": S000_BASIC}, "updated_before", "2024-01-01T25:00:00Z"),
+        (CUSTOMERS, {"auth": S003}, "updated_at_gte", "2024-01-02"),
+        (CUSTOMERS, {"auth": S003}, "updated_at_gte", "1704159000.5"),
+        (CUSTOMERS, {"auth": S003}, "updated_at_lt", "soon"),
+        (CUSTOMERS, {"auth": S003}, "sort", "name"),
+    ],
+)
+def test_bad_filter_values(
+    server: DemoServer, path: str, auth: dict[str, Any], param: str, value: str
+) -> None:
+    resp = get(server, path, params={param: value}, **auth)
+    assert resp.status_code == 400
+    assert resp.json() == {"error": f"bad {param}"}
+
+
+def test_unencoded_plus_is_rejected(server: DemoServer) -> None:
+    # a '+' left unencoded in a query string decodes to a space: the offset is lost
+    resp = get(server, CONTACTS + "?updated_since=2024-01-01T10:30:00+00:00", headers=S000_KEY)
+    assert resp.status_code == 400 and resp.json() == {"error": "bad updated_since"}
+
+
+def test_page_delay() -> None:
+    with pytest.raises(ValueError):
+        DemoServer(port=0, page_delay=-1)
+    with DemoServer(port=0, faults=False, page_delay=0.25) as slow:
+        started = time.monotonic()
+        for page in range(3):
+            assert get(slow, CONTACTS, params={"page": page}, headers=S000_KEY).ok
+        assert get(slow, CONTACTS).status_code == 401
+        elapsed = time.monotonic() - started
+        assert 1.0 <= elapsed < 4.0
+        slow.page_delay = 0
+        started = time.monotonic()
+        assert get(slow, CONTACTS, headers=S000_KEY).ok
+        assert time.monotonic() - started < 0.25
+
+
+def test_cli_page_delay() -> None:
+    with pytest.raises(SystemExit):
+        demo_main(["--page-delay", "-1"])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tap_restgeneric.demo", "--port", "0", "--page-delay", "0.3"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        url = proc.stderr.readline().strip().rsplit(" ", 1)[-1]
+        assert url.startswith("http://127.0.0.1:")
+        started = time.monotonic()
+        assert requests.get(url + "/s003/v1/account", auth=S003, timeout=5).ok
+        assert 0.3 <= time.monotonic() - started < 3.0
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0

@@ -18,7 +18,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8765, help="port to bind (0 = any free)")
     parser.add_argument("--no-faults", action="store_true", help="disable injected 429/503s")
     parser.add_argument("--verbose", action="store_true", help="log requests to stderr")
+    parser.add_argument(
+        "--page-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="sleep this long before sending every response (default 0)",
+    )
     args = parser.parse_args(argv)
+    if args.page_delay < 0:
+        parser.error("--page-delay must be >= 0")
 
     stop = threading.Event()
 
@@ -28,7 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     server = DemoServer(
-        host=args.host, port=args.port, faults=not args.no_faults, verbose=args.verbose
+        host=args.host,
+        port=args.port,
+        faults=not args.no_faults,
+        verbose=args.verbose,
+        page_delay=args.page_delay,
     )
     server.start()
     print(f"demo API listening on {server.url}", file=sys.stderr, flush=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from functools import cache
@@ -16,8 +17,44 @@ _CITIES = ("Berlin", "Lisbon", "Toronto", "Osaka", "Nairobi", "Denver", "Oslo")
 _COUNTRIES = ("DE", "PT", "CA", "JP", "KE", "US", "NO")
 
 
+_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_DATETIME = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2})"
+    r"(?::([0-9]{2})(?:\.([0-9]{1,6}))?)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_instant(text: str) -> datetime:
+    """Parse ``YYYY-MM-DD`` (midnight UTC) or an ISO 8601 datetime with ``Z``/``±HH:MM``.
+
+    Returns an aware UTC datetime; raises ValueError for anything else (naive datetimes too).
+    """
+    if date := _DATE.fullmatch(text):
+        year, month, day = (int(part) for part in date.groups())
+        return datetime(year, month, day, tzinfo=timezone.utc)
+    match = _DATETIME.fullmatch(text)
+    if match is None:
+        raise ValueError(f"not an ISO 8601 date or datetime with offset: {text!r}")
+    *fields, fraction, offset = match.groups()
+    year, month, day, hour, minute, second = (int(part or 0) for part in fields)
+    zone = timezone.utc
+    if offset not in ("Z", "z"):
+        sign = -1 if offset[0] == "-" else 1
+        zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
+    micro = int((fraction or "").ljust(6, "0"))
+    moment = datetime(year, month, day, hour, minute, second, micro, tzinfo=zone)
+    return moment.astimezone(timezone.utc)
+
+
+def format_instant(moment: datetime) -> str:
+    """Format an aware datetime like the generated records: ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``."""
+    moment = moment.astimezone(timezone.utc)
+    fraction = f".{moment.microsecond:06d}" if moment.microsecond else ""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
 
 
 def created_at(i: int) -> str:

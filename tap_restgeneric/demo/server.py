@@ -2,189 +2,35 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import sys
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import partial
+import time
+from collections.abc import Hashable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tap_restgeneric.demo.data import DATASETS, records
+from tap_restgeneric.demo.data import (
+    DATASETS,
+    Record,
+    format_instant,
+    parse_instant,
+    records,
+)
+from tap_restgeneric.demo.routes import (
+    AUTH,
+    BASIC_SCHEMES,
+    CREDENTIALS,
+    ROUTES,
+    BadRequest,
+    Headers,
+    Query,
+    Response,
+)
 
-CREDENTIALS: dict[str, str] = {
-    "s000_api_key": "demo-key-000",
-    "s000_auth_token": "demo-token-000",
-    "s001_api_key": "demo-key-001",
-    "s002_api_token": "demo-token-002",
-    "s003_username": "demo-user-003",
-    "s003_password": "demo-pass-003",
-    "s004_api_key": "demo-key-004",
-}
-
-Headers = dict[str, str]
-Query = dict[str, list[str]]
-
-
-class _BadRequest(Exception):
-    """Raised by a route to answer 400 with a message."""
-
-
-@dataclass
-class _Response:
-    status: int
-    body: Any
-    headers: Headers = field(default_factory=dict)
-
-
-def _basic(headers: Headers) -> tuple[str, str] | None:
-    scheme, _, token = headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        user, sep, password = base64.b64decode(token.strip(), validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return (user, password) if sep else None
-
-
-_AUTH: dict[str, Callable[[Headers], bool]] = {
-    "s000_key": lambda h: h.get("api_key") == CREDENTIALS["s000_api_key"],
-    "s000_basic": lambda h: _basic(h) == (CREDENTIALS["s000_auth_token"], ""),
-    "s001": lambda h: h.get("x-api-token") == CREDENTIALS["s001_api_key"],
-    "s002": lambda h: h.get("authorization") == f"Bearer {CREDENTIALS['s002_api_token']}",
-    "s003": lambda h: _basic(h) == (CREDENTIALS["s003_username"], CREDENTIALS["s003_password"]),
-    "s004": lambda h: _basic(h) == (CREDENTIALS["s004_api_key"], ""),
-}
-
-
-def _int(query: Query, name: str, default: int, minimum: int) -> int:
-    values = query.get(name)
-    if not values or values[-1] == "":
-        return default
-    try:
-        value = int(values[-1])
-    except ValueError:
-        raise _BadRequest(f"invalid integer for {name!r}: {values[-1]!r}") from None
-    if value < minimum:
-        raise _BadRequest(f"{name!r} must be >= {minimum}")
-    return value
-
-
-def _encode_cursor(tag: str, offset: int) -> str:
-    return base64.urlsafe_b64encode(f"{tag}:{offset}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(query: Query, name: str, tag: str) -> int:
-    raw = (query.get(name) or [""])[-1]
-    if raw == "":
-        return 0
-    try:
-        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
-        prefix, _, number = text.partition(":")
-        offset = int(number)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise _BadRequest(f"invalid cursor: {raw!r}") from None
-    if prefix != tag or offset < 0:
-        raise _BadRequest(f"invalid cursor: {raw!r}")
-    return offset
-
-
-_BASIC = frozenset({"s000_basic", "s003", "s004"})
-
-Route = Callable[["DemoServer", Query], _Response]
-
-
-def _whole_list(name: str, key: str, _srv: DemoServer, _q: Query) -> _Response:
-    return _Response(200, {key: records(name)})
-
-
-def _single(name: str, wrap: bool, _srv: DemoServer, _q: Query) -> _Response:
-    record = records(name)[0]
-    return _Response(200, {"data": record} if wrap else record)
-
-
-def _s000_paged(name: str, srv: DemoServer, q: Query) -> _Response:
-    page = _int(q, "page", 0, 0)
-    per_page = min(_int(q, "per_page", 20, 1), 20)
-    if name == "s000_contacts" and page == 1 and srv.fire("s000_contacts_page1"):
-        return _Response(429, {"error": "rate limited"}, {"Retry-After": "1"})
-    data = records(name, page * per_page, (page + 1) * per_page)
-    meta = {"page": page, "per_page": per_page, "total_count": DATASETS[name]}
-    return _Response(200, {"data": data, "meta": meta})
-
-
-def _s001_cursor(name: str, key: str, srv: DemoServer, q: Query) -> _Response:
-    limit = min(_int(q, "limit", 50, 1), 50)
-    offset = _decode_cursor(q, "next", "offset")
-    if name == "s001_insightsreports" and srv.fire("s001_insightsreports_first"):
-        return _Response(503, {"error": "unavailable"})
-    data = records(name, offset, offset + limit)
-    has_next = offset + len(data) < DATASETS[name]
-    cursor = _encode_cursor("offset", offset + len(data)) if has_next else None
-    return _Response(200, {key: data, "hasNext": has_next, "cursors": {"next": cursor}})
-
-
-def _s002_pages(name: str, srv: DemoServer, q: Query) -> _Response:
-    page = _int(q, "page", 1, 1)
-    per_page = min(_int(q, "per_page", 2, 1), 100)
-    if page == 3 and srv.fire("s002_resource_page3"):
-        return _Response(503, {"error": "unavailable"})
-    data = records(name, (page - 1) * per_page, page * per_page)
-    return _Response(200, {"items": [{"data": r, "kind": "resource"} for r in data], "page": page})
-
-
-def _s003_cursor(name: str, srv: DemoServer, q: Query) -> _Response:
-    limit = min(_int(q, "limit", 50, 1), 50)
-    offset = _decode_cursor(q, "cursor", name)
-    if name == "s003_customers" and offset > 0 and srv.fire("s003_customers_page2"):
-        return _Response(429, {"error": "rate limited"}, {"Retry-After": "1"})
-    data = records(name, offset, offset + limit)
-    end = offset + len(data)
-    cursor = _encode_cursor(name, end) if end < DATASETS[name] else None
-    return _Response(200, {"data": data, "meta": {"next_cursor": cursor}})
-
-
-def _s004_offset(name: str, _srv: DemoServer, q: Query) -> _Response:
-    skip = _int(q, "_skip", 0, 0)
-    limit = min(_int(q, "limit", 100, 1), 100)
-    data = records(name, skip, skip + limit)
-    return _Response(200, {"data": data, "has_more": skip + len(data) < DATASETS[name]})
-
-
-ROUTES: dict[str, tuple[str, Route]] = {
-    "/s000/user": ("s000_key", partial(_single, "s000_user", True)),
-    "/s000/user/documentsv2": ("s000_key", partial(_whole_list, "s000_documents", "data")),
-    "/s000/v2/crm/contacts": ("s000_key", partial(_s000_paged, "s000_contacts")),
-    "/s000/v2/application/signing-links": (
-        "s000_basic",
-        partial(_s000_paged, "s000_signing_links"),
-    ),
-    "/s001/v1/appointmentlinks/me": (
-        "s001",
-        partial(_s001_cursor, "s001_appointmentlinks", "data"),
-    ),
-    "/s001/v1/codesnippets": ("s001", partial(_s001_cursor, "s001_codesnippets", "results")),
-    "/s001/v1/insightsreports": ("s001", partial(_s001_cursor, "s001_insightsreports", "results")),
-    "/s002/v2/v1/resource": ("s002", partial(_s002_pages, "s002_resource")),
-    "/s003/v1/account": ("s003", partial(_single, "s003_account", False)),
-    "/s003/v1/customers": ("s003", partial(_s003_cursor, "s003_customers")),
-    "/s003/v1/custom-fields": ("s003", partial(_s003_cursor, "s003_custom_fields")),
-    "/s004/v1/user": ("s004", partial(_s004_offset, "s004_user")),
-    **{
-        f"/s004/v1/custom_field/{kind}": (
-            "s004",
-            partial(_s004_offset, f"s004_custom_field_{kind}"),
-        )
-        for kind in ("lead", "contact", "opportunity", "activity")
-    },
-}
-"""Path -> (auth scheme, handler). Every route answers GET only."""
+__all__ = ["CREDENTIALS", "ROUTES", "DemoServer"]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -207,12 +53,12 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = json.loads(raw) if raw.strip() else None
         except (ValueError, UnicodeDecodeError):
-            response = _Response(400, {"error": "invalid JSON body"})
+            response = Response(400, {"error": "invalid JSON body"})
         else:
             try:
                 response = self._dispatch(demo, parts.path.rstrip("/"), query, headers)
-            except _BadRequest as exc:
-                response = _Response(400, {"error": str(exc)})
+            except BadRequest as exc:
+                response = Response(400, {"error": str(exc)})
         demo.record(
             {
                 "method": self.command,
@@ -223,6 +69,9 @@ class _Handler(BaseHTTPRequestHandler):
                 "status": response.status,
             }
         )
+        delay = demo.page_delay
+        if delay > 0:
+            time.sleep(delay)
         payload = json.dumps(response.body).encode()
         self.send_response(response.status)
         self.send_header("Content-Type", "application/json")
@@ -234,16 +83,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 
-    def _dispatch(self, demo: DemoServer, path: str, query: Query, headers: Headers) -> _Response:
+    def _dispatch(self, demo: DemoServer, path: str, query: Query, headers: Headers) -> Response:
         route = ROUTES.get(path)
         if route is None:
-            return _Response(404, {"error": "not found"})
+            return Response(404, {"error": "not found"})
         scheme, handler = route
-        if not _AUTH[scheme](headers):
-            extra = {"WWW-Authenticate": 'Basic realm="demo"'} if scheme in _BASIC else {}
-            return _Response(401, {"error": "unauthorized"}, extra)
+        if not AUTH[scheme](headers):
+            extra = {"WWW-Authenticate": 'Basic realm="demo"'} if scheme in BASIC_SCHEMES else {}
+            return Response(401, {"error": "unauthorized"}, extra)
         if self.command != "GET":
-            return _Response(405, {"error": "method not allowed"}, {"Allow": "GET"})
+            return Response(405, {"error": "method not allowed"}, {"Allow": "GET"})
         return handler(demo, query)
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -263,16 +112,31 @@ class _HTTPServer(ThreadingHTTPServer):
 
 
 class DemoServer:
-    """The embedded demo REST API: five fake APIs served from one threaded HTTP server."""
+    """The embedded demo REST API: five fake APIs served from one threaded HTTP server.
+
+    ``page_delay`` is a sleep in seconds before every response is sent (for kill-and-resume
+    tests); it may be changed while serving. :meth:`touch` and :meth:`add` overlay this
+    instance's data; the generated data itself stays deterministic.
+    """
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, faults: bool = True, verbose: bool = False
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        faults: bool = True,
+        verbose: bool = False,
+        page_delay: float = 0.0,
     ) -> None:
+        if page_delay < 0:
+            raise ValueError(f"page_delay must be >= 0, got {page_delay!r}")
         self.host = host
         self.faults = faults
         self.verbose = verbose
+        self.page_delay = page_delay
         self.requests: list[dict[str, Any]] = []
         self.fired: set[str] = set()
+        self._touched: dict[str, dict[Hashable, str]] = {}
+        self._added: dict[str, list[Record]] = {}
         self._lock = threading.Lock()
         self._httpd = _HTTPServer((host, port), self)
         self.port: int = self._httpd.server_address[1]
@@ -295,6 +159,50 @@ class DemoServer:
         """Append one request log entry (thread-safe)."""
         with self._lock:
             self.requests.append(entry)
+
+    def records(self, dataset: str) -> list[Record]:
+        """Return the records this instance serves for ``dataset``: generated, then added.
+
+        ``updated_at`` values set by :meth:`touch` replace the generated ones (on copies).
+        """
+        with self._lock:
+            touched = self._touched.get(dataset, {})
+            rows = [*records(dataset), *self._added.get(dataset, ())]
+        return [{**r, "updated_at": touched[r["id"]]} if r["id"] in touched else r for r in rows]
+
+    def touch(self, dataset: str, ids: list[Any], updated_at: str) -> None:
+        """Set ``updated_at`` of the records ``ids`` of ``dataset`` for this instance only.
+
+        ``updated_at`` is parsed like the ``updated_since`` filter and stored normalised as
+        ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``. Raises KeyError for an unknown dataset or id and
+        ValueError for an unparseable timestamp; nothing changes then.
+        """
+        stamp = format_instant(parse_instant(updated_at))
+        with self._lock:
+            known = self._ids(dataset)
+            missing = [i for i in ids if i not in known]
+            if missing:
+                raise KeyError(f"{dataset}: no records with ids {missing!r}")
+            self._touched.setdefault(dataset, {}).update(dict.fromkeys(ids, stamp))
+
+    def add(self, dataset: str, record: Record) -> None:
+        """Append a copy of ``record`` to ``dataset`` for this instance only.
+
+        The record needs a new ``id`` and a parseable ``updated_at`` (stored normalised like
+        :meth:`touch`). Raises KeyError for an unknown dataset, ValueError otherwise.
+        """
+        if "id" not in record or "updated_at" not in record:
+            raise ValueError("a demo record needs 'id' and 'updated_at'")
+        row = {**record, "updated_at": format_instant(parse_instant(record["updated_at"]))}
+        with self._lock:
+            if row["id"] in self._ids(dataset):
+                raise ValueError(f"{dataset}: id {row['id']!r} already exists")
+            self._added.setdefault(dataset, []).append(row)
+
+    def _ids(self, dataset: str) -> set[Any]:
+        if dataset not in DATASETS:
+            raise KeyError(f"unknown dataset {dataset!r}")
+        return {r["id"] for r in (*records(dataset), *self._added.get(dataset, ()))}
 
     def start(self) -> DemoServer:
         """Start serving in a daemon thread and return immediately."""
