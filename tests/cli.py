@@ -89,3 +89,44 @@ def tool(name: str, env_var: str, venv: str) -> str:
         pytest.fail(f"{name} is not installed; scripts/setup installs it")
     pytest.skip(f"{name} is not installed (run scripts/setup)")
     raise AssertionError  # unreachable: skip raises
+
+
+def meltano_env(config: dict[str, Any]) -> dict[str, str]:
+    """Environment giving the extractor its whole config (Meltano merges env objects deeply)."""
+    env = clean_env(MELTANO_SEND_ANONYMOUS_USAGE_STATS="false")
+    for key in ("client", "resource_defaults", "resources", "secrets", "start_date"):
+        if key in config:
+            value = config[key]
+            env[f"TAP_RESTGENERIC_{key.upper()}"] = (
+                value if isinstance(value, str) else json.dumps(value)
+            )
+    return env
+
+
+def meltano_run(
+    project: Path, config: dict[str, Any], *args: str
+) -> subprocess.CompletedProcess[str]:
+    """``meltano run [args] tap-restgeneric target-jsonl`` with a fresh output/ folder."""
+    out = project / "output"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    return subprocess.run(
+        [
+            tool("meltano", "MELTANO", ".venv-meltano"),
+            "run",
+            *args,
+            "tap-restgeneric",
+            "target-jsonl",
+        ],
+        check=False,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=meltano_env(config),
+        timeout=300,
+    )
+
+
+def jsonl_ids(path: Path) -> list[Any]:
+    """The ``id`` of each line of a target-jsonl output file."""
+    return [json.loads(line)["id"] for line in path.read_text().splitlines()]

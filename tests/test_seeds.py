@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from cli import ROOT, clean_env, example, run_tap, tool
+from cli import clean_env, example, jsonl_ids, meltano_run, run_tap, tool
 
 from tap_restgeneric.demo import DemoServer
 from tap_restgeneric.demo.data import records
@@ -100,54 +99,12 @@ def test_seed_piped_into_target_jsonl(seed: str, demo: DemoServer, tmp_path: Pat
         assert [json.loads(line)["id"] for line in lines] == expected_ids(dataset)
 
 
-@pytest.fixture(scope="module")
-def meltano_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the repo's meltano.yml (tap installed from this checkout), installed once."""
-    meltano = tool("meltano", "MELTANO", ".venv-meltano")
-    project = tmp_path_factory.mktemp("meltano")
-    spec = yaml.safe_load((ROOT / "meltano.yml").read_text())
-    extractor = spec["plugins"]["extractors"][0]
-    extractor["pip_url"] = f"-e {ROOT}"
-    del extractor["config"]  # Meltano deep-merges env objects into it; each test sets its own
-    (project / "meltano.yml").write_text(yaml.safe_dump(spec))
-    env = clean_env(MELTANO_SEND_ANONYMOUS_USAGE_STATS="false")
-    done = subprocess.run(
-        [meltano, "install"],
-        check=False,
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return project
-
-
 @pytest.mark.parametrize("seed", sorted(SEEDS))
 def test_seed_through_meltano_run(seed: str, demo: DemoServer, meltano_project: Path) -> None:
     """meltano run tap-restgeneric target-jsonl, with the seed's settings given by env vars."""
-    meltano = tool("meltano", "MELTANO", ".venv-meltano")
-    config = example(seed, demo.url)
-    env = clean_env(MELTANO_SEND_ANONYMOUS_USAGE_STATS="false")
-    for key in ("client", "resource_defaults", "resources", "secrets"):
-        env[f"TAP_RESTGENERIC_{key.upper()}"] = json.dumps(config.get(key, {}))
-    out = meltano_project / "output"
-    if out.exists():
-        for old in out.iterdir():
-            old.unlink()
-    out.mkdir(exist_ok=True)
-    done = subprocess.run(
-        [meltano, "run", "--no-state-update", "tap-restgeneric", "target-jsonl"],
-        check=False,
-        cwd=meltano_project,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    done = meltano_run(meltano_project, example(seed, demo.url), "--no-state-update")
     assert done.returncode == 0, done.stderr[-3000:]
+    out = meltano_project / "output"
     assert sorted(p.stem for p in out.iterdir()) == sorted(SEEDS[seed])
     for stream, dataset in SEEDS[seed].items():
-        lines = (out / f"{stream}.jsonl").read_text().splitlines()
-        assert [json.loads(line)["id"] for line in lines] == expected_ids(dataset)
+        assert jsonl_ids(out / f"{stream}.jsonl") == expected_ids(dataset)

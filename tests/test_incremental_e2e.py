@@ -1,0 +1,137 @@
+"""Incremental sync end to end against the demo API: two runs, SIGKILL and resume, Meltano state."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cli import Run, clean_env, example, jsonl_ids, meltano_run, parse_messages, run_tap
+
+from tap_restgeneric.demo import DemoServer
+from tap_restgeneric.demo.data import records
+
+LATER = "2025-06-01T12:00:00Z"
+
+
+def epoch(iso: str) -> str:
+    """Epoch seconds of an ISO timestamp, as the demo's query string carries it."""
+    return str(int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()))
+
+
+def queries(server: DemoServer, path: str, param: str) -> list[str | None]:
+    """The values of one query param in every request made to a path, in order."""
+    return [(r["query"].get(param) or [None])[0] for r in server.requests if r["path"] == path]
+
+
+def last_bookmark(run: Run, stream: str) -> dict[str, Any]:
+    """The stream's entry in the run's last STATE message."""
+    return dict(run.states[-1]["bookmarks"][stream])
+
+
+def test_seed_003_second_run_sends_the_bookmark_and_gets_only_changes(
+    demo: DemoServer, tmp_path: Path
+) -> None:
+    """Run 1: every customer; run 2: the exact epoch bookmark is sent, only changes return."""
+    config = example("seed_003_incremental", demo.url)
+    first = run_tap(config, tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert sorted(first.ids("customers")) == list(range(1, 131))
+    newest = max(r["updated_at"] for r in records("s003_customers"))
+    at_newest = sorted(r["id"] for r in records("s003_customers") if r["updated_at"] == newest)
+    assert last_bookmark(first, "customers") == {
+        "replication_key": "updated_at",
+        "replication_key_value": newest,
+        "boundary_keys": [[i] for i in at_newest],
+    }
+    assert queries(demo, "/s003/v1/customers", "updated_at_gte")[0] == epoch("2024-01-01T00:00:00Z")
+
+    fresh = DemoServer(port=0, faults=False)
+    with fresh:
+        fresh.touch("s003_customers", [7, 42, 99], LATER)
+        fresh.add("s003_customers", {"id": 131, "name": "new", "updated_at": LATER})
+        second = run_tap(
+            example("seed_003_incremental", fresh.url), tmp_path, state=first.states[-1]
+        )
+        sent = queries(fresh, "/s003/v1/customers", "updated_at_gte")
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert sent == [epoch(newest)]
+    assert second.ids("customers") == [7, 42, 99, 131]
+    assert last_bookmark(second, "customers")["replication_key_value"] == LATER
+
+
+def test_seed_000_contacts_two_runs(demo: DemoServer, tmp_path: Path) -> None:
+    """ISO cursor: run 2 sends updated_since equal to the stored bookmark, no boundary repeat."""
+    first = run_tap(example("seed_000_incremental", demo.url), tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert first.ids("crm_contacts") == list(range(1, 46))
+    bookmark = last_bookmark(first, "crm_contacts")["replication_key_value"]
+    with DemoServer(port=0, faults=False) as fresh:
+        fresh.touch("s000_contacts", [3], LATER)
+        second = run_tap(
+            example("seed_000_incremental", fresh.url), tmp_path, state=first.states[-1]
+        )
+        sent = queries(fresh, "/s000/v2/crm/contacts", "updated_since")
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert sent[0] == bookmark
+    assert second.ids("crm_contacts") == [3]
+    assert second.ids("user") == ["usr_1"]  # full-table streams are unaffected
+
+
+def _kill_after_states(config: dict[str, Any], tmp_path: Path, states: int) -> Run:
+    """Start the tap, SIGKILL it once ``states`` STATE messages came out; return what it wrote."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    proc = subprocess.Popen(
+        [sys.executable, "-u", "-m", "tap_restgeneric.tap", "--config", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=clean_env(),
+    )
+    assert proc.stdout is not None
+    lines, seen = [], 0
+    for line in proc.stdout:
+        lines.append(line)
+        seen += json.loads(line)["type"] == "STATE"
+        if seen >= states:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=30)
+    return parse_messages(Run(proc.returncode, "".join(lines), ""))
+
+
+def test_sigkill_mid_run_then_resume_loses_nothing(tmp_path: Path) -> None:
+    """row_order asc bookmarks per page: kill after page 2, resume from the last STATE."""
+    with DemoServer(port=0, faults=False, page_delay=0.2) as server:
+        config = example("seed_003_incremental", server.url)
+        config["resources"] = [r for r in config["resources"] if r["name"] == "customers"]
+        killed = _kill_after_states(config, tmp_path, states=2)
+        assert killed.returncode == -signal.SIGKILL
+        assert 0 < len(killed.ids("customers")) < 130
+        resumed = run_tap(config, tmp_path, state=killed.states[-1])
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    written = killed.ids("customers") + resumed.ids("customers")
+    assert sorted(set(written)) == list(range(1, 131))
+    assert len(written) == len(set(written))  # the boundary record is not written twice
+
+
+def test_meltano_run_twice_uses_meltano_state(meltano_project: Path) -> None:
+    """meltano run stores the bookmark; the second run extracts only the changed records."""
+    with DemoServer(port=0, faults=False) as server:
+        config = example("seed_003_incremental", server.url)
+        config["resources"] = [r for r in config["resources"] if r["name"] == "customers"]
+        args = ("--state-id-suffix", "incremental-e2e")
+        first = meltano_run(meltano_project, config, *args)
+        assert first.returncode == 0, first.stderr[-3000:]
+        assert sorted(jsonl_ids(meltano_project / "output" / "customers.jsonl")) == list(
+            range(1, 131)
+        )
+        server.touch("s003_customers", [5, 77], LATER)
+        second = meltano_run(meltano_project, config, *args)
+        assert second.returncode == 0, second.stderr[-3000:]
+        assert jsonl_ids(meltano_project / "output" / "customers.jsonl") == [5, 77]
