@@ -18,6 +18,13 @@ from tap_restgeneric.demo import DemoServer
 from tap_restgeneric.demo.__main__ import main as demo_main
 from tap_restgeneric.demo.data import DATASETS, records
 from tap_restgeneric.demo.server import CREDENTIALS
+from tap_restgeneric.demo.shop import (
+    SHOP_MISSING_ORDER,
+    shop_events,
+    shop_items,
+    shop_order_detail,
+    shop_orders,
+)
 
 S000_KEY = {"api_key": CREDENTIALS["s000_api_key"]}
 S000_BASIC = HTTPBasicAuth(CREDENTIALS["s000_auth_token"], "")
@@ -25,6 +32,7 @@ S001 = {"X-API-Token": CREDENTIALS["s001_api_key"]}
 S002 = {"Authorization": f"Bearer {CREDENTIALS['s002_api_token']}"}
 S003 = HTTPBasicAuth(CREDENTIALS["s003_username"], CREDENTIALS["s003_password"])
 S004 = HTTPBasicAuth(CREDENTIALS["s004_api_key"], "")
+S005 = {"Authorization": f"Bearer {CREDENTIALS['s005_token']}"}
 
 
 @pytest.fixture
@@ -208,6 +216,9 @@ def test_s004_offset_and_cap(server: DemoServer) -> None:
         ("/s002/v2/v1/resource", {"headers": S002}, {"headers": {"Authorization": "Bearer x"}}),
         ("/s003/v1/account", {"auth": S003}, {"auth": HTTPBasicAuth("demo-user-003", "x")}),
         ("/s004/v1/user", {"auth": S004}, {"auth": HTTPBasicAuth("demo-key-000", "")}),
+        ("/s005/orders", {"headers": S005}, {"headers": S002}),
+        ("/s005/orders/1", {"headers": S005}, {"headers": {"Authorization": "demo-token-005"}}),
+        ("/s005/orders/2/items", {"headers": S005}, {"headers": {"Authorization": "Bearer x"}}),
     ],
 )
 def test_auth(server: DemoServer, path: str, good: dict[str, Any], bad: dict[str, Any]) -> None:
@@ -494,3 +505,220 @@ def test_cli_page_delay() -> None:
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
+
+
+# --- s005: a shop with parent/child resources (orders -> items -> events) ------------------
+
+ORDERS = "/s005/orders"
+
+
+def search_events(srv: DemoServer, item_id: str, body: Any, **kw: Any) -> requests.Response:
+    url = f"{srv.url}/s005/items/{item_id}/events/search"
+    return requests.post(url, json=body, timeout=5, **{"headers": S005, **kw})
+
+
+def walk_items(srv: DemoServer, order_id: int) -> tuple[list[dict[str, Any]], int]:
+    rows: list[dict[str, Any]] = []
+    params: dict[str, str] = {}
+    calls = 0
+    while True:
+        resp = get(srv, f"{ORDERS}/{order_id}/items", params=params, headers=S005)
+        calls += 1
+        assert resp.status_code == 200
+        body = resp.json()
+        assert set(body) == {"items", "next_cursor"} and len(body["items"]) <= 2
+        rows += body["items"]
+        if body["next_cursor"] is None:
+            return rows, calls
+        params["cursor"] = body["next_cursor"]
+
+
+def walk_events(
+    srv: DemoServer, item_id: str, kinds: list[str] | None = None, size: int | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    rows: list[dict[str, Any]] = []
+    page: dict[str, Any] = {} if size is None else {"size": size}
+    flt: dict[str, Any] = {"item": item_id} if kinds is None else {"item": item_id, "kinds": kinds}
+    calls = 0
+    while True:
+        resp = search_events(srv, item_id, {"filter": flt, "page": page})
+        calls += 1
+        assert resp.status_code == 200
+        body = resp.json()
+        assert set(body) == {"results", "page"} and len(body["results"]) <= 2
+        rows += body["results"]
+        if body["page"]["next"] is None:
+            return rows, calls
+        page["after"] = body["page"]["next"]
+
+
+def test_s005_orders_page_number(server: DemoServer) -> None:
+    expected = shop_orders()
+    assert ids(expected) == list(range(1, 26))
+    assert expected[0]["number"] == "ORD-0001" and expected[24]["number"] == "ORD-0025"
+    assert {o["customer"]["id"] for o in expected} == set(range(1, 9))
+    pages = [get(server, ORDERS, params={"page": p}, headers=S005).json() for p in (1, 2, 3, 4)]
+    assert [len(p["orders"]) for p in pages] == [10, 10, 5, 0]
+    assert pages[3] == {"orders": []}
+    assert [o for p in pages for o in p["orders"]] == expected
+    assert get(server, ORDERS, headers=S005).json()["orders"] == expected[:10]
+    assert get(server, ORDERS, params={"page": 0}, headers=S005).status_code == 400
+    assert get(server, ORDERS, params={"page": "x"}, headers=S005).status_code == 400
+    assert len(server.requests) == 7
+
+
+def test_s005_order_detail_and_missing_13(server: DemoServer) -> None:
+    found = []
+    for order in shop_orders():
+        resp = get(server, f"{ORDERS}/{order['id']}", headers=S005)
+        if order["id"] == SHOP_MISSING_ORDER:
+            assert resp.status_code == 404 and resp.json() == {"error": "order not found"}
+            continue
+        assert resp.status_code == 200
+        body = resp.json()
+        assert body == shop_order_detail(order["id"]) == {**order, **body}
+        assert body["currency"] == "EUR" and isinstance(body["total"], float)
+        found.append(body["id"])
+    assert found == [i for i in range(1, 26) if i != 13] and shop_order_detail(13) is None
+    detail = shop_order_detail(1)
+    assert detail is not None and detail["total"] == 29.25
+    assert detail["total"] == round(sum(i["qty"] * i["price"] for i in shop_items(1)), 2)
+    for bad in ("0", "26", "abc", "1.5"):
+        resp = get(server, f"{ORDERS}/{bad}", headers=S005)
+        assert resp.status_code == 404 and resp.json() == {"error": "order not found"}
+    assert [r["status"] for r in server.requests].count(404) == 5
+
+
+def test_s005_items_paginated_per_parent(server: DemoServer) -> None:
+    total_rows, total_calls = [], 0
+    for order in shop_orders():
+        rows, calls = walk_items(server, order["id"])
+        assert rows == shop_items(order["id"])
+        assert len(rows) == order["id"] % 4 + 1 and calls == (len(rows) + 1) // 2
+        assert [r["id"] for r in rows] == [f"{order['id']}-{n}" for n in range(1, len(rows) + 1)]
+        assert {r["order_id"] for r in rows} == {order["id"]}
+        total_rows += rows
+        total_calls += calls
+    assert len(total_rows) == 62 and total_calls == 37 == len(server.requests)
+    assert len(shop_items(SHOP_MISSING_ORDER)) == 2  # the detail 404s, the items do not
+    first = get(server, f"{ORDERS}/3/items", headers=S005).json()
+    assert ids(first["items"]) == ["3-1", "3-2"] and isinstance(first["next_cursor"], str)
+    cursor = {"cursor": first["next_cursor"]}
+    assert ids(get(server, f"{ORDERS}/3/items", params=cursor, headers=S005).json()["items"]) == [
+        "3-3",
+        "3-4",
+    ]
+    # a cursor belongs to its parent
+    assert get(server, f"{ORDERS}/7/items", params=cursor, headers=S005).status_code == 400
+    assert get(server, f"{ORDERS}/3/items", params={"cursor": "x"}, headers=S005).status_code == 400
+    resp = get(server, f"{ORDERS}/26/items", headers=S005)
+    assert resp.status_code == 404 and resp.json() == {"error": "order not found"}
+
+
+def test_s005_event_search_pages_through_after(server: DemoServer) -> None:
+    items = [i for o in shop_orders() for i in shop_items(o["id"])]
+    total_rows, total_calls = [], 0
+    for item in items:
+        rows, calls = walk_events(server, item["id"])
+        n = int(item["id"].split("-")[1])
+        assert rows == shop_events(item["id"]) and len(rows) == n + 1
+        assert ids(rows) == [f"{item['id']}-e{k}" for k in range(1, n + 2)]
+        assert calls == (n + 2) // 2
+        total_rows += rows
+        total_calls += calls
+    assert len(total_rows) == 185 and total_calls == 105 == len(server.requests)
+    assert {r["method"] for r in server.requests} == {"POST"}
+
+    assert ids(shop_events("3-4")) == [f"3-4-e{k}" for k in range(1, 6)]
+    assert [e["kind"] for e in shop_events("3-4")] == [
+        "created",
+        "shipped",
+        "delivered",
+        "created",
+        "shipped",
+    ]
+    shipped, calls = walk_events(server, "3-4", kinds=["shipped", "delivered"])
+    assert ids(shipped) == ["3-4-e2", "3-4-e3", "3-4-e5"] and calls == 2
+    assert shipped == shop_events("3-4", ["shipped", "delivered"])
+    assert walk_events(server, "3-4", kinds=[]) == ([], 1)
+    one, calls = walk_events(server, "3-4", size=1)
+    assert ids(one) == ids(shop_events("3-4")) and calls == 5
+    capped = search_events(server, "3-4", {"filter": {"item": "3-4"}, "page": {"size": 50}})
+    assert len(capped.json()["results"]) == 2
+    bare = search_events(server, "1-1", {"filter": {"item": "1-1"}}).json()
+    assert bare == {"results": shop_events("1-1"), "page": {"next": None}}
+
+
+def test_s005_event_search_body_is_logged(server: DemoServer) -> None:
+    first = search_events(server, "2-3", {"filter": {"item": "2-3"}, "page": {"size": 2}}).json()
+    body = {"filter": {"item": "2-3", "kinds": None}, "page": {"size": 2, "after": None}}
+    body["page"]["after"] = first["page"]["next"]
+    second = search_events(server, "2-3", body).json()
+    assert ids(first["results"] + second["results"]) == ["2-3-e1", "2-3-e2", "2-3-e3", "2-3-e4"]
+    assert second["page"]["next"] is None
+    log = server.requests
+    assert [(r["method"], r["path"], r["status"]) for r in log] == [
+        ("POST", "/s005/items/2-3/events/search", 200)
+    ] * 2
+    assert log[0]["body"] == {"filter": {"item": "2-3"}, "page": {"size": 2}}
+    assert log[1]["body"] == body and log[1]["query"] == {}
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"filter": {"item": "1-2"}}, "item mismatch"),
+        ({"filter": {"item": "1-1 "}}, "item mismatch"),
+        (None, None),
+        ([], None),
+        ({"page": {"size": 2}}, None),
+        ({"filter": "1-1"}, None),
+        ({"filter": {"item": 1}}, None),
+        ({"filter": {"item": "1-1", "kinds": "created"}}, None),
+        ({"filter": {"item": "1-1", "kinds": ["lost"]}}, None),
+        ({"filter": {"item": "1-1"}, "page": []}, None),
+        ({"filter": {"item": "1-1"}, "page": {"size": 0}}, None),
+        ({"filter": {"item": "1-1"}, "page": {"size": "2"}}, None),
+        ({"filter": {"item": "1-1"}, "page": {"size": True}}, None),
+        ({"filter": {"item": "1-1"}, "page": {"after": 2}}, None),
+        ({"filter": {"item": "1-1"}, "page": {"after": "bogus"}}, None),
+    ],
+)
+def test_s005_event_search_bad_bodies(server: DemoServer, body: Any, error: str | None) -> None:
+    resp = search_events(server, "1-1", body)
+    assert resp.status_code == 400
+    if error is not None:
+        assert resp.json() == {"error": error}
+    else:
+        assert resp.json()["error"] != "item mismatch"
+    assert server.requests[-1]["body"] == body
+
+
+def test_s005_event_search_errors(server: DemoServer) -> None:
+    url = server.url + "/s005/items/1-1/events/search"
+    raw = requests.post(url, data=b"{not json", headers=S005, timeout=5)
+    assert raw.status_code == 400 and raw.json() == {"error": "invalid JSON body"}
+    other = search_events(server, "3-3", {"filter": {"item": "3-3"}}).json()["page"]["next"]
+    stolen = search_events(server, "3-4", {"filter": {"item": "3-4"}, "page": {"after": other}})
+    assert stolen.status_code == 400  # a cursor belongs to its item
+    for unknown in ("1-3", "26-1", "1-0", "x"):
+        resp = search_events(server, unknown, {"filter": {"item": unknown}})
+        assert resp.status_code == 404 and resp.json() == {"error": "item not found"}
+        assert shop_events(unknown) == []
+    assert search_events(server, "1-1", {"filter": {"item": "1-1"}}, headers={}).status_code == 401
+    wrong = search_events(server, "1-1", {"filter": {"item": "1-1"}}, headers=S002)
+    assert wrong.status_code == 401 and wrong.json() == {"error": "unauthorized"}
+    assert "WWW-Authenticate" not in wrong.headers
+    resp = get(server, "/s005/items/1-1/events/search", headers=S005)
+    assert resp.status_code == 405 and resp.headers["Allow"] == "POST"
+    resp = requests.post(server.url + ORDERS, json={}, headers=S005, timeout=5)
+    assert resp.status_code == 405 and resp.headers["Allow"] == "GET"
+
+
+def test_s005_has_no_faults(faulty: DemoServer) -> None:
+    for order in shop_orders():
+        walk_items(faulty, order["id"])
+        get(faulty, f"{ORDERS}/{order['id']}", headers=S005)
+    walk_events(faulty, "4-1")
+    statuses = [r["status"] for r in faulty.requests]
+    assert statuses.count(404) == 1 and set(statuses) == {200, 404} and faulty.fired == set()

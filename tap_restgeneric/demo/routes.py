@@ -1,4 +1,7 @@
-"""Auth schemes, query parsing and the route handlers of the five demo REST APIs."""
+"""Auth schemes, query parsing and the GET route handlers of the demo APIs s000-s004.
+
+The s005 shop (path parameters, a POST search) lives in :mod:`tap_restgeneric.demo.shop`.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ CREDENTIALS: dict[str, str] = {
     "s003_username": "demo-user-003",
     "s003_password": "demo-pass-003",
     "s004_api_key": "demo-key-004",
+    "s005_token": "demo-token-005",
 }
 
 Headers = dict[str, str]
@@ -61,6 +65,7 @@ AUTH: dict[str, Callable[[Headers], bool]] = {
     "s002": lambda h: h.get("authorization") == f"Bearer {CREDENTIALS['s002_api_token']}",
     "s003": lambda h: _basic(h) == (CREDENTIALS["s003_username"], CREDENTIALS["s003_password"]),
     "s004": lambda h: _basic(h) == (CREDENTIALS["s004_api_key"], ""),
+    "s005": lambda h: h.get("authorization") == f"Bearer {CREDENTIALS['s005_token']}",
 }
 """Auth scheme name -> check of the lower-cased request headers."""
 

@@ -1,4 +1,4 @@
-"""Threaded HTTP server implementing the five demo REST APIs (one per seed)."""
+"""Threaded HTTP server implementing the six demo REST APIs (one per seed)."""
 
 from __future__ import annotations
 
@@ -29,8 +29,18 @@ from tap_restgeneric.demo.routes import (
     Query,
     Response,
 )
+from tap_restgeneric.demo.shop import BodyRoute, shop_route
 
 __all__ = ["CREDENTIALS", "ROUTES", "DemoServer"]
+
+
+def _resolve(path: str) -> tuple[str, str, BodyRoute] | None:
+    """Return (auth scheme, allowed method, handler) of the route serving ``path``."""
+    route = ROUTES.get(path)
+    if route is None:
+        return shop_route(path)
+    scheme, handler = route
+    return scheme, "GET", lambda srv, query, _body: handler(srv, query)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -56,7 +66,7 @@ class _Handler(BaseHTTPRequestHandler):
             response = Response(400, {"error": "invalid JSON body"})
         else:
             try:
-                response = self._dispatch(demo, parts.path.rstrip("/"), query, headers)
+                response = self._dispatch(demo, parts.path.rstrip("/"), query, headers, body)
             except BadRequest as exc:
                 response = Response(400, {"error": str(exc)})
         demo.record(
@@ -83,17 +93,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 
-    def _dispatch(self, demo: DemoServer, path: str, query: Query, headers: Headers) -> Response:
-        route = ROUTES.get(path)
+    def _dispatch(
+        self, demo: DemoServer, path: str, query: Query, headers: Headers, body: Any
+    ) -> Response:
+        route = _resolve(path)
         if route is None:
             return Response(404, {"error": "not found"})
-        scheme, handler = route
+        scheme, method, handler = route
         if not AUTH[scheme](headers):
             extra = {"WWW-Authenticate": 'Basic realm="demo"'} if scheme in BASIC_SCHEMES else {}
             return Response(401, {"error": "unauthorized"}, extra)
-        if self.command != "GET":
-            return Response(405, {"error": "method not allowed"}, {"Allow": "GET"})
-        return handler(demo, query)
+        if self.command != method:
+            return Response(405, {"error": "method not allowed"}, {"Allow": method})
+        return handler(demo, query, body)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Write the access log line to stderr only when the server is verbose."""
@@ -112,7 +124,7 @@ class _HTTPServer(ThreadingHTTPServer):
 
 
 class DemoServer:
-    """The embedded demo REST API: five fake APIs served from one threaded HTTP server.
+    """The embedded demo REST API: six fake APIs served from one threaded HTTP server.
 
     ``page_delay`` is a sleep in seconds before every response is sent (for kill-and-resume
     tests); it may be changed while serving. :meth:`touch` and :meth:`add` overlay this
