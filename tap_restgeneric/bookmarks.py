@@ -6,7 +6,14 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from tap_restgeneric.cursors import compare, detect_format, parse_point, render, shift
+from tap_restgeneric.cursors import (
+    as_datetime,
+    compare,
+    detect_format,
+    parse_point,
+    render,
+    shift,
+)
 from tap_restgeneric.selectors import compile_path, first_value
 from tap_restgeneric.spec import IncrementalSpec
 
@@ -21,10 +28,13 @@ class IncrementalError(Exception):
 class Window:
     """A [start, end) range of cursor values requested together."""
 
-    def __init__(self, start: Point | None, end: Point | None, *, closed_end: bool) -> None:
+    def __init__(
+        self, start: Point | None, end: Point | None, *, closed_end: bool, open_start: bool = False
+    ) -> None:
         self.start = start
         self.end = end
         self.closed_end = closed_end
+        self.open_start = open_start
 
 
 class IncrementalRun:
@@ -37,6 +47,8 @@ class IncrementalRun:
         self.now = now
         self._find = compile_path(spec.cursor_path)
         same_key = state.get("replication_key") == spec.replication_key
+        if spec.end_value is not None:  # a backfill of [initial_value, end_value): no state
+            state = {}
         bookmark = state.get("replication_key_value") if same_key else None
         raw = bookmark
         if raw is None:
@@ -48,6 +60,7 @@ class IncrementalRun:
             start = shift(start, spec.lag, detect_format(raw))
         self.start = start
         self.end = parse_point(spec.end_value)
+        self._from_bookmark = bookmark is not None
         self._boundary_point = parse_point(bookmark) if not spec.lag else None
         self._boundary = {tuple(k) for k in state.get("boundary_keys") or []}
         self.max_point: Point | None = None
@@ -58,15 +71,20 @@ class IncrementalRun:
     def windows(self) -> Iterator[Window]:
         """The windows to request: one, or consecutive ``window``-sized ranges up to the end."""
         closed_end = self.spec.range_end == "closed"
-        if self.spec.window is None or not isinstance(self.start, datetime):
-            yield Window(self.start, self.end, closed_end=closed_end)
+        open_start = self.spec.range_start == "open"
+        lo = None if self.start is None else as_datetime(self.start)  # epoch numbers too
+        if self.spec.window is None or lo is None:
+            yield Window(self.start, self.end, closed_end=closed_end, open_start=open_start)
             return
-        end = self.end if isinstance(self.end, datetime) else self.now
-        lo = self.start
+        # a bookmark in window mode is a finished window's exclusive end: records at it are new
+        open_start = open_start and not self._from_bookmark
+        bound = None if self.end is None else as_datetime(self.end)
+        end = bound or self.now
         while lo < end:
             hi = min(lo + self.spec.window, end)
-            yield Window(lo, hi, closed_end=closed_end and hi == self.end)
-            lo = hi
+            last = closed_end and bound is not None and hi == bound
+            yield Window(lo, hi, closed_end=last, open_start=open_start)
+            lo, open_start = hi, False
 
     def _send(self, point: Point | None, *, raw: Any = None) -> Any:
         if point is None:
@@ -79,10 +97,13 @@ class IncrementalRun:
         """Placeholder values: ``incremental.start_value`` and friends, in the API's format."""
         start = self._send(window.start, raw=self.raw_start if window.start == self.start else None)
         end = self._send(window.end, raw=self.spec.end_value if window.end == self.end else None)
+        initial = self.spec.initial_value
+        if self.spec.convert is not None and (point := parse_point(initial)) is not None:
+            initial = render(point, self.spec.convert)
         return {
             "incremental.start_value": start,
             "incremental.last_value": start,
-            "incremental.initial_value": self.spec.initial_value,
+            "incremental.initial_value": initial,
             "incremental.end_value": end,
             "incremental.lag": self.spec.lag,
             "incremental.cursor_path": self.spec.cursor_path,
@@ -113,7 +134,7 @@ class IncrementalRun:
         assert point is not None
         if window.start is not None:
             side = compare(point, window.start)
-            if side < 0 or (side == 0 and self.spec.range_start == "open"):
+            if side < 0 or (side == 0 and window.open_start):
                 return False
         if window.end is not None:
             side = compare(point, window.end)
@@ -138,7 +159,10 @@ class IncrementalRun:
             return False
         if self.spec.row_order == "desc":
             return window.start is not None and compare(last, window.start) < 0
-        return window.end is not None and compare(last, window.end) >= 0
+        if window.end is None:
+            return False
+        side = compare(last, window.end)
+        return side > 0 or (side == 0 and not window.closed_end)
 
     def observe(self, record: Mapping[str, Any], keys: tuple[str, ...]) -> None:
         """Track the maximum cursor written (and the keys at it); check 'asc' really is sorted."""

@@ -45,7 +45,8 @@ def parse_point(value: Any) -> datetime | float | str | None:
     return str(value)
 
 
-def _as_datetime(point: datetime | float | str) -> datetime | None:
+def as_datetime(point: datetime | float | str) -> datetime | None:
+    """The instant a point stands for (numbers as epoch seconds or ms); None for other text."""
     if isinstance(point, datetime):
         return point
     if isinstance(point, float):
@@ -57,7 +58,7 @@ def _as_datetime(point: datetime | float | str) -> datetime | None:
 def compare(a: datetime | float | str, b: datetime | float | str) -> int:
     """-1, 0 or 1; datetimes and epoch numbers compare as instants, other mixes as text."""
     if isinstance(a, datetime) != isinstance(b, datetime):
-        da, db = _as_datetime(a), _as_datetime(b)
+        da, db = as_datetime(a), as_datetime(b)
         if da is not None and db is not None:
             a, b = da, db
     if type(a) is not type(b):
@@ -81,7 +82,7 @@ def detect_format(raw: Any) -> str | None:
 
 def render(point: datetime | float | str, fmt: str | None) -> Any:
     """Write a cursor value in a format: a FORMATS name or a strftime pattern."""
-    moment = _as_datetime(point)
+    moment = as_datetime(point)
     if fmt is None or moment is None:
         return point
     if fmt == "epoch":
@@ -91,7 +92,7 @@ def render(point: datetime | float | str, fmt: str | None) -> Any:
     if fmt == "date":
         return moment.date().isoformat()
     if fmt == "iso8601":
-        return moment.isoformat().replace("+00:00", "Z")
+        return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
     if fmt == "iso8601_offset":
         return moment.isoformat()
     return moment.strftime(fmt)

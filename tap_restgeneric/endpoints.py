@@ -12,7 +12,7 @@ from tap_restgeneric.errors import ConfigErrors, Path, one_of
 from tap_restgeneric.fields import REQUIRED, Field, check_options, check_value, json_type
 from tap_restgeneric.incremental import incremental_names, incremental_spec
 from tap_restgeneric.paginators import PAGINATORS
-from tap_restgeneric.placeholders import bind_path, check_placeholders
+from tap_restgeneric.placeholders import Allowed, bind_path, check_placeholders
 from tap_restgeneric.redaction import SENSITIVE_KEYS
 from tap_restgeneric.registry import Registry
 from tap_restgeneric.secrets import lookup, report_missing
@@ -192,6 +192,7 @@ def endpoint_spec(
     secrets: Mapping[str, Any],
     *,
     primary_key: tuple[str, ...] = (),
+    parent: str | None = None,
 ) -> EndpointSpec:
     """Resolve one endpoint (already merged with defaults) against the client settings."""
     opts = check_options(merged, ENDPOINT_FIELDS, path, errors)
@@ -213,7 +214,7 @@ def endpoint_spec(
                 "dict params other than type 'incremental' are not supported yet",
                 "a scalar, a list or {'type': 'incremental', ...}",
             )
-    allowed = incremental_names(incremental)
+    allowed = Allowed(incremental_names(incremental), parent)
     bound, dynamic_path = bind_path(raw_path, params, allowed, (*path, "path"), errors)
     used = check_placeholders(opts, allowed, path, errors)
 

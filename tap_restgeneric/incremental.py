@@ -27,6 +27,7 @@ INCREMENTAL_FIELDS = {
     "primary_key": Field("any"),
     "last_value_func": Field("string", "max", False, ("max",)),
     "allow_external_schedulers": Field("boolean"),
+    "per_parent": Field("boolean", False, nullable=False),
 }
 _PLAIN_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -131,6 +132,7 @@ def incremental_spec(
         convert=convert,
         window=window,
         primary_key=dedupe,
+        per_parent=bool(opts["per_parent"]),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from tap_restgeneric.errors import ConfigErrors, Path
@@ -79,33 +80,43 @@ def collect(node: Any) -> list[str]:
     return []
 
 
-def _describe_allowed(allowed: frozenset[str]) -> str:
-    if not allowed:
-        return "no placeholders here: 'incremental.*' ones need an 'incremental' on the endpoint"
-    return "one of " + ", ".join(f"{{{name}}}" for name in sorted(allowed))
+@dataclass(frozen=True)
+class Allowed:
+    """The placeholders an endpoint may use: exact names and ``resources.<parent>.*``."""
+
+    names: frozenset[str] = frozenset()
+    parent: str | None = None
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        prefix = f"resources.{self.parent}."
+        return name in self.names or (self.parent is not None and name.startswith(prefix))
+
+    def describe(self) -> str:
+        """The allowed names, for an error's "expected" clause."""
+        shown = [f"{{{n}}}" for n in sorted(self.names)]
+        if self.parent is not None:
+            shown.append(f"{{resources.{self.parent}.<field>}}")
+        if not shown:
+            return "no placeholders: {incremental.*} ones need an 'incremental' on the endpoint"
+        return "one of " + ", ".join(shown)
 
 
-def _check_name(
-    name: str, allowed: frozenset[str], where: Path, what: str, errors: ConfigErrors
-) -> bool:
-    """Record a problem for a placeholder that cannot be filled; True when it is fine."""
+def _check_name(name: str, allowed: Allowed, where: Path, what: str, errors: ConfigErrors) -> bool:
+    """Record a problem for a placeholder that cannot be filled; True when it is fine.
+
+    ``resources.*`` names outside the parent were already reported by the parent check.
+    """
     if name in allowed:
         return True
-    if name.startswith("resources."):
-        errors.add(
-            where,
-            f"placeholder {{{name}}} in {what} needs dependent resources, not supported yet",
-            "a static value",
-        )
-    else:
-        errors.add(
-            where, f"placeholder {{{name}}} in {what} is not valid", _describe_allowed(allowed)
-        )
+    if not name.startswith("resources."):
+        errors.add(where, f"placeholder {{{name}}} in {what} is not valid", allowed.describe())
     return False
 
 
 def bind_path(
-    text: str, params: dict[str, Any], allowed: frozenset[str], where: Path, errors: ConfigErrors
+    text: str, params: dict[str, Any], allowed: Allowed, where: Path, errors: ConfigErrors
 ) -> tuple[str, bool]:
     """Fill static ``{name}`` path params (removing them from the query).
 
@@ -151,7 +162,7 @@ def bind_path(
 
 
 def check_placeholders(
-    endpoint: Mapping[str, Any], allowed: frozenset[str], path: Path, errors: ConfigErrors
+    endpoint: Mapping[str, Any], allowed: Allowed, path: Path, errors: ConfigErrors
 ) -> bool:
     """Check placeholders in params, json, data and headers; True if any are used."""
     used = False

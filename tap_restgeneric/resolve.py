@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from tap_restgeneric.auth import AUTHS
+from tap_restgeneric.dependencies import find_parent, parents_first, rewrite_resolve_params
 from tap_restgeneric.endpoints import (
     ENDPOINT_FIELDS,
     ClientDefaults,
@@ -164,6 +165,8 @@ def resource_spec(
     client: ClientDefaults,
     errors: ConfigErrors,
     secrets: Mapping[str, Any],
+    *,
+    names: Sequence[str] = (),
 ) -> ResourceSpec:
     """Resolve one merged resource dict."""
     misplaced = frozenset(k for k in raw if k in ENDPOINT_FIELDS and k not in RESOURCE_FIELDS)
@@ -177,12 +180,6 @@ def resource_spec(
     for key, (problem, instead) in PYTHON_ONLY.items():
         if opts.get(key) is not None:
             errors.add((*path, key), problem, instead)
-    if opts["include_from_parent"] is not None:
-        errors.add(
-            (*path, "include_from_parent"),
-            "include_from_parent is not supported yet (it needs dependent resources)",
-            "no 'include_from_parent' key",
-        )
     disposition = opts["write_disposition"]
     kind = disposition.get("disposition") if isinstance(disposition, dict) else disposition
     if kind is not None and kind not in WRITE_DISPOSITIONS:
@@ -190,11 +187,25 @@ def resource_spec(
             (*path, "write_disposition"), "write_disposition", kind, WRITE_DISPOSITIONS
         )
     keys = primary_key(opts["primary_key"], (*path, "primary_key"), errors)
+    where = (*path, "endpoint")
+    raw_endpoint = rewrite_resolve_params(raw.get("endpoint") or {}, where, errors)
+    parent, fields = find_parent(raw_endpoint, names, opts["name"] or "", where, errors)
+    include = tuple(opts["include_from_parent"] or ())
+    if include and parent is None:
+        errors.add(
+            (*path, "include_from_parent"),
+            "include_from_parent needs a parent resource",
+            "a {resources.<parent>.<field>} placeholder in the endpoint",
+        )
     endpoint = endpoint_spec(
-        raw.get("endpoint") or {}, client, (*path, "endpoint"), errors, secrets, primary_key=keys
+        raw_endpoint, client, where, errors, secrets, primary_key=keys, parent=parent
     )
     return ResourceSpec(
-        name=opts["table_name"] or opts["name"] or "",
+        name=opts["name"] or "",
+        table_name=opts["table_name"],
+        parent=parent,
+        parent_fields=fields,
+        include_from_parent=include,
         endpoint=endpoint,
         primary_key=keys,
         selected=bool(opts["selected"]),
@@ -275,26 +286,29 @@ def resolve_config(config: Mapping[str, Any], extra_settings: Iterable[str] = ()
             REQUIRED_SETTINGS["resources"],
         )
         resources_raw = []
-    specs: list[ResourceSpec] = []
-    seen: set[str] = set()
+    expanded_all: list[tuple[Path, dict[str, Any]]] = []
     for i, item in enumerate(resources_raw or []):
         path: Path = ("resources", i)
         expanded = expand_resource(item, path, errors)
-        if expanded is None:
-            continue
+        if expanded is not None:
+            expanded_all.append((path, expanded))
+    names = [str(e.get("name")) for _, e in expanded_all if isinstance(e.get("name"), str)]
+    specs: list[tuple[ResourceSpec, Path]] = []
+    seen: set[str] = set()
+    for path, expanded in expanded_all:
         merged = merge_defaults(expanded, defaults)
         origins = {
             (*path, *rel): ("resource_defaults", *rel)
             for rel in default_origins(expanded, defaults)
         }
         with errors.moved(origins):
-            spec = resource_spec(merged, path, defaults_client, errors, secrets)
-        if spec.name and spec.name in seen:
-            errors.add(
-                (*path, "name"), f"resource {spec.name!r} is already defined", "unique names"
-            )
-        seen.add(spec.name)
-        specs.append(spec)
+            spec = resource_spec(merged, path, defaults_client, errors, secrets, names=names)
+        for name in {spec.name, spec.stream_name}:
+            if name and name in seen:
+                errors.add((*path, "name"), f"resource {name!r} is already defined", "unique names")
+            seen.add(name)
+        specs.append((spec, path))
+    ordered = parents_first(specs, errors)
 
     timeout = raw.get("request_timeout", 60)
     if (
@@ -308,6 +322,6 @@ def resolve_config(config: Mapping[str, Any], extra_settings: Iterable[str] = ()
     return RestApiSpec(
         base_url=client.get("base_url") or "",
         headers=dict(client.get("headers") or {}),
-        resources=tuple(specs),
+        resources=tuple(ordered),
         request_timeout=float(timeout),
     )

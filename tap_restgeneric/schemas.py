@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from tap_restgeneric.cursors import detect_format, parse_point
+from tap_restgeneric.family import parent_context_fields
 from tap_restgeneric.spec import IncrementalSpec, ResourceSpec
 
 
@@ -29,6 +30,8 @@ def schema_for(resource: ResourceSpec) -> dict[str, Any]:
         schema = {"type": "object", "additionalProperties": True}
         properties = {}
     for key in resource.primary_key:
+        properties.setdefault(key, {})
+    for key in parent_context_fields(resource):
         properties.setdefault(key, {})
     incremental = resource.endpoint.incremental
     if incremental is not None:

@@ -55,6 +55,7 @@ class IncrementalSpec:
     convert: str | None = None
     window: timedelta | None = None
     primary_key: tuple[str, ...] | None = None
+    per_parent: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,15 @@ class ResourceSpec:
     primary_key: tuple[str, ...] = ()
     selected: bool = True
     schema: Mapping[str, Any] | None = None
+    table_name: str | None = None
+    parent: str | None = None
+    parent_fields: tuple[str, ...] = ()
+    include_from_parent: tuple[str, ...] = ()
+
+    @property
+    def stream_name(self) -> str:
+        """The Singer stream name: dlt's table_name, else the resource name."""
+        return self.table_name or self.name
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,13 @@ from singer_sdk.streams.rest import HTTPRequest, PageContext, RESTStream
 
 from tap_restgeneric.bookmarks import IncrementalError, IncrementalRun, Window, utc_now
 from tap_restgeneric.errors import StreamRequestError
+from tap_restgeneric.family import (
+    ChildContext,
+    MissingParentField,
+    included_fields,
+    partition_keys,
+    placeholder_values,
+)
 from tap_restgeneric.paginators import PAGINATORS, Page, PaginationError, Paginator, Stop
 from tap_restgeneric.placeholders import render, render_text
 from tap_restgeneric.redaction import REDACT
@@ -34,10 +41,11 @@ class RestGenericStream(RESTStream[Any]):
 
     resource: ClassVar[ResourceSpec]
     api: ClassVar[RestApiSpec]
+    children_fields: ClassVar[dict[str, str]] = {}
 
     def __init__(self, tap: TapRestGeneric) -> None:
         self.rest_tap = tap
-        super().__init__(tap=tap, name=self.resource.name, schema=schema_for(self.resource))
+        super().__init__(tap=tap, name=self.resource.stream_name, schema=schema_for(self.resource))
         self.primary_keys = list(self.resource.primary_key)
         self.selector = RecordSelector(self.resource.endpoint.data_selector, self.name)
         endpoint = self.resource.endpoint
@@ -52,6 +60,8 @@ class RestGenericStream(RESTStream[Any]):
         self._values: dict[str, Any] = {}
         self._extra_params: dict[str, Any] = {}
         self._run: IncrementalRun | None = None
+        self._shared_run: IncrementalRun | None = None
+        self._child_context = ChildContext(self.resource.name, self.children_fields)
 
     @property
     def url_base(self) -> str:
@@ -115,6 +125,16 @@ class RestGenericStream(RESTStream[Any]):
                 del prepared.headers[name]
         return prepared
 
+    def generate_child_contexts(
+        self, record: dict[str, Any], context: Context | None
+    ) -> Iterable[dict[str, Any] | None]:
+        """Hand children only the parent fields they use (nothing when there are no children)."""
+        if self._child_context:
+            try:
+                yield self._child_context(record)
+            except MissingParentField as exc:
+                raise StreamRequestError(f"stream {self.name!r}: {exc}") from None
+
     def request_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Fetch every window's pages; bookmark when safe (per page, per window, or at the end)."""
         spec = self.resource.endpoint.incremental
@@ -122,24 +142,39 @@ class RestGenericStream(RESTStream[Any]):
             yield from self._paginate(context, None, None)
             return
         incremental = self.replication_method == REPLICATION_INCREMENTAL
-        state = self.get_context_state(context) if incremental else {}
-        self._run = run = IncrementalRun(spec, state, self.config.get("start_date"), utc_now())
+        shared = self.resource.parent is not None and not spec.per_parent
+        run = self._shared_run if shared else None
+        if run is None:
+            state = self.get_context_state(context) if incremental else {}
+            run = IncrementalRun(spec, state, self.config.get("start_date"), utc_now())
+            self._shared_run = run if shared else None
+        self._run = run
+        commit = incremental and not shared
         try:
             for window in run.windows():
                 yield from self._paginate(context, run, window)
-                if incremental and spec.window is not None:
+                if commit and spec.window is not None:
                     self._commit(context, run, window)
-            if incremental and spec.window is None:
+            if commit and spec.window is None:
                 self._commit(context, run)
         finally:
             self._run = None
+
+    def finalize_state_progress_markers(self, state: dict[str, Any] | None = None) -> None:
+        """A bookmark shared by all parents is stored only once every parent is done."""
+        run, self._shared_run = self._shared_run, None
+        if run is not None and self.replication_method == REPLICATION_INCREMENTAL:
+            self._commit(None, run)
+        super().finalize_state_progress_markers(state)
 
     def _paginate(
         self, context: Context | None, run: IncrementalRun | None, window: Window | None
     ) -> Iterable[dict[str, Any]]:
         """One request sequence: page after page until the paginator (or row order) stops."""
-        self._values = run.values(window) if run and window else {}
+        self._values = placeholder_values(self.resource, context)
+        self._values.update(run.values(window) if run and window else {})
         self._extra_params = run.params(window) if run and window else {}
+        include = included_fields(self.resource, context)
         sorted_commit = bool(run and run.spec.row_order == "asc" and run.spec.window is None)
         sorted_commit &= self.replication_method == REPLICATION_INCREMENTAL
         paginator = self.get_new_paginator()
@@ -168,10 +203,14 @@ class RestGenericStream(RESTStream[Any]):
             page = Page(
                 request, fetched.response, fetched.body, self.selector.select(fetched.body), number
             )
-            if run is None or window is None:
-                yield from page.records
-            else:
-                yield from self._admitted(run, window, page.records)
+            kept = page.records
+            if run is not None and window is not None:
+                kept = self._admitted(run, window, page.records)
+            if include:
+                for record in kept:
+                    record.update(include)
+            yield from kept
+            if run is not None and window is not None:
                 if sorted_commit:
                     self._commit(context, run)
                 if run.past_range(page.records, window):
@@ -191,7 +230,7 @@ class RestGenericStream(RESTStream[Any]):
 
     def _admitted(
         self, run: IncrementalRun, window: Window, records: list[dict[str, Any]]
-    ) -> Iterable[dict[str, Any]]:
+    ) -> list[dict[str, Any]]:
         keys = run.spec.primary_key or ()
         try:
             kept = [record for record in records if run.admit(record, window, keys)]
@@ -226,13 +265,21 @@ class RestGenericStream(RESTStream[Any]):
         )
 
 
-def make_stream_class(resource: ResourceSpec, api: RestApiSpec) -> type[RestGenericStream]:
+def make_stream_class(
+    resource: ResourceSpec,
+    api: RestApiSpec,
+    parent: type[RestGenericStream] | None = None,
+    children_fields: dict[str, str] | None = None,
+) -> type[RestGenericStream]:
     """Generate one stream class per resource (the SDK links parents and children by class)."""
     incremental = resource.endpoint.incremental
     attrs = {
         "resource": resource,
         "api": api,
         "replication_key": incremental.replication_key if incremental else None,
+        "parent_stream_type": parent,
+        "state_partitioning_keys": partition_keys(resource),
+        "children_fields": children_fields or {},
         "__doc__": f"Stream for resource {resource.name!r}.",
     }
     class_name = "Stream_" + "".join(c if c.isalnum() else "_" for c in resource.name)

@@ -15,6 +15,7 @@ from singer_sdk.plugin_base import _ConfigInput
 
 from tap_restgeneric.auth import AUTHS, Authenticator
 from tap_restgeneric.cli import clean_failures, read_config_files
+from tap_restgeneric.family import fields_for_children
 from tap_restgeneric.redaction import install_log_redaction
 from tap_restgeneric.resolve import OWN_SETTINGS, resolve_config
 from tap_restgeneric.spec import ComponentSpec, RestApiSpec
@@ -81,8 +82,13 @@ class TapRestGeneric(Tap):
         return errors
 
     def discover_streams(self) -> list[RestGenericStream]:
-        """One generated stream class per resource; no network calls."""
-        return [make_stream_class(res, self.api)(self) for res in self.api.resources]
+        """One generated stream class per resource, parents first; no network calls."""
+        needed = fields_for_children(self.api.resources)
+        classes: dict[str, type[RestGenericStream]] = {}
+        for res in self.api.resources:
+            parent = classes[res.parent] if res.parent else None
+            classes[res.name] = make_stream_class(res, self.api, parent, needed.get(res.name))
+        return [cls(self) for cls in classes.values()]
 
     def authenticator_for(self, spec: ComponentSpec | None) -> APIAuthenticatorBase:
         """The run-wide authenticator for an auth spec (one per distinct spec, so one token)."""

@@ -434,7 +434,7 @@ def test_missing_endpoint_or_path_defaults_to_name(resource: dict[str, Any]) -> 
 
 def test_table_name_names_the_stream() -> None:
     res = only(resolve_config(config({"name": "posts", "table_name": "blog_posts"})))
-    assert (res.name, res.endpoint.path) == ("blog_posts", "posts")
+    assert (res.name, res.stream_name, res.endpoint.path) == ("posts", "blog_posts", "posts")
 
 
 DEFAULTS: dict[str, Any] = {
