@@ -217,6 +217,8 @@ def endpoint_spec(
     allowed = Allowed(incremental_names(incremental), parent)
     bound, dynamic_path = bind_path(raw_path, params, allowed, (*path, "path"), errors)
     used = check_placeholders(opts, allowed, path, errors)
+    if opts["json"] is not None and opts["data"] is not None:
+        errors.add((*path, "data"), "'json' and 'data' are both set", "one request body")
 
     if opts["paginator"] is not None:
         paginator = component(opts["paginator"], PAGINATORS, (*path, "paginator"), errors, secrets)

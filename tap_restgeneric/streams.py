@@ -107,8 +107,11 @@ class RestGenericStream(RESTStream[Any]):
     def prepare(self, request: HTTPRequest) -> requests.PreparedRequest:
         """Encode the request; credentials (auth, secret headers) only go to configured origins."""
         body: dict[str, Any] = {"json": request.data}
-        if request.data is None and self.resource.endpoint.data is not None:
-            body = {"data": self.resource.endpoint.data}
+        form = self.resource.endpoint.data
+        if request.data is None and form is not None:
+            body = {
+                "data": render(form, self._values) if self.resource.endpoint.placeholders else form
+            }
         prepared = self.requests_session.prepare_request(
             requests.Request(
                 request.method,
