@@ -54,6 +54,7 @@ def rewrite_resolve_params(
         resource, field = spec.get("resource"), spec.get("field")
         if not isinstance(resource, str) or not isinstance(field, str) or not resource or not field:
             errors.add(where, "a resolve param needs 'resource' and 'field'", "two strings")
+            text = text.replace("{" + name + "}", "")  # reported here, not again by the path check
             continue
         text = text.replace("{" + name + "}", "{resources." + resource + "." + field + "}")
     result["path"] = text

@@ -38,17 +38,11 @@ class ChildContext:
         return bool(self._finders)
 
     def __call__(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        """The context for one parent record; a missing field is an error."""
+        """The context for one parent record; a missing field is None (its child then fails)."""
         context = {}
-        for key, (field, find) in self._finders.items():
+        for key, (_, find) in self._finders.items():
             found = find(record)
-            if not found or found[0] is None:
-                msg = (
-                    f"a record of {self.parent!r} has no field {field!r}, which its child "
-                    "resources need"
-                )
-                raise MissingParentField(msg)
-            context[key] = found[0]
+            context[key] = found[0] if found else None
         return context
 
 
@@ -56,10 +50,17 @@ def placeholder_values(resource: ResourceSpec, context: Mapping[str, Any] | None
     """``{resources.<parent>.<field>}`` values for a child request, read from its context."""
     if resource.parent is None or context is None:
         return {}
-    return {
-        f"resources.{resource.parent}.{field}": context[context_key(resource.parent, field)]
-        for field in resource.parent_fields
-    }
+    values = {}
+    for field in (*resource.parent_fields, *resource.include_from_parent):
+        value = context.get(context_key(resource.parent, field))
+        if value is None:
+            msg = (
+                f"a record of {resource.parent!r} has no field {field!r}, "
+                f"which {resource.name!r} needs"
+            )
+            raise MissingParentField(msg)
+        values[f"resources.{resource.parent}.{field}"] = value
+    return values
 
 
 def included_fields(resource: ResourceSpec, context: Mapping[str, Any] | None) -> dict[str, Any]:

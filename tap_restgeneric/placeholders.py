@@ -161,17 +161,32 @@ def bind_path(
     return ("".join(template), True) if dynamic else ("".join(plain), False)
 
 
+def _has_braces(node: Any) -> bool:
+    """True if any string (or dict key) in a nested value holds a brace."""
+    if isinstance(node, str):
+        return "{" in node or "}" in node
+    if isinstance(node, dict):
+        return any(_has_braces(k) or _has_braces(v) for k, v in node.items())
+    if isinstance(node, list):
+        return any(_has_braces(v) for v in node)
+    return False
+
+
 def check_placeholders(
     endpoint: Mapping[str, Any], allowed: Allowed, path: Path, errors: ConfigErrors
 ) -> bool:
-    """Check placeholders in params, json, data and headers; True if any are used."""
+    """Check placeholders in params, json, data and headers; True if any need rendering.
+
+    Escaped braces (``{{x}}``) also need rendering: they are sent as ``{x}``.
+    """
     used = False
     for key in ("params", "json", "data", "headers"):
+        used |= _has_braces(endpoint.get(key))
         try:
             names = collect(endpoint.get(key))
         except ValueError as exc:
             errors.add((*path, key), f"invalid braces: {exc}", "'{{' and '}}' for literal braces")
             continue
         for name in names:
-            used |= _check_name(name, allowed, (*path, key), f"'{key}'", errors)
+            _check_name(name, allowed, (*path, key), f"'{key}'", errors)
     return used

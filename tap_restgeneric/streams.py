@@ -133,10 +133,7 @@ class RestGenericStream(RESTStream[Any]):
     ) -> Iterable[dict[str, Any] | None]:
         """Hand children only the parent fields they use (nothing when there are no children)."""
         if self._child_context:
-            try:
-                yield self._child_context(record)
-            except MissingParentField as exc:
-                raise StreamRequestError(f"stream {self.name!r}: {exc}") from None
+            yield self._child_context(record)
 
     def request_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Fetch every window's pages; bookmark when safe (per page, per window, or at the end)."""
@@ -174,12 +171,16 @@ class RestGenericStream(RESTStream[Any]):
         self, context: Context | None, run: IncrementalRun | None, window: Window | None
     ) -> Iterable[dict[str, Any]]:
         """One request sequence: page after page until the paginator (or row order) stops."""
-        self._values = placeholder_values(self.resource, context)
+        try:
+            self._values = placeholder_values(self.resource, context)
+        except MissingParentField as exc:
+            raise StreamRequestError(f"stream {self.name!r}: {exc}") from None
         self._values.update(run.values(window) if run and window else {})
         self._extra_params = run.params(window) if run and window else {}
         include = included_fields(self.resource, context)
         sorted_commit = bool(run and run.spec.row_order == "asc" and run.spec.window is None)
         sorted_commit &= self.replication_method == REPLICATION_INCREMENTAL
+        sorted_commit &= run is not self._shared_run
         paginator = self.get_new_paginator()
         token = paginator.first_token()
         seen: set[tuple[Any, ...]] = set()
@@ -281,6 +282,7 @@ def make_stream_class(
         "api": api,
         "replication_key": incremental.replication_key if incremental else None,
         "parent_stream_type": parent,
+        "selected_by_default": resource.selected,
         "state_partitioning_keys": partition_keys(resource),
         "children_fields": children_fields or {},
         "__doc__": f"Stream for resource {resource.name!r}.",
