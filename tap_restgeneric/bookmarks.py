@@ -50,14 +50,18 @@ class IncrementalRun:
         if spec.end_value is not None:  # a backfill of [initial_value, end_value): no state
             state = {}
         bookmark = state.get("replication_key_value") if same_key else None
-        raw = bookmark
-        if raw is None:
-            raw = spec.initial_value if spec.initial_value is not None else start_date
+        floor = spec.initial_value if spec.initial_value is not None else start_date
+        raw = floor if bookmark is None else bookmark
         self.raw_start = raw
         self.format = spec.convert or detect_format(raw)
         start = parse_point(raw)
-        if start is not None and spec.lag:
+        self._shifted = bookmark is not None and start is not None and bool(spec.lag)
+        if self._shifted:  # as dlt: lag moves a bookmark back, never below the configured start
+            assert start is not None
             start = shift(start, spec.lag, detect_format(raw))
+            lowest = parse_point(floor)
+            if lowest is not None and compare(start, lowest) < 0:
+                start = lowest
         self.start = start
         self.end = parse_point(spec.end_value)
         self._from_bookmark = bookmark is not None
@@ -70,6 +74,7 @@ class IncrementalRun:
 
     def windows(self) -> Iterator[Window]:
         """The windows to request: one, or consecutive ``window``-sized ranges up to the end."""
+        self._last_point = None  # a new request sequence (another parent's) is sorted on its own
         closed_end = self.spec.range_end == "closed"
         open_start = self.spec.range_start == "open"
         lo = None if self.start is None else as_datetime(self.start)  # epoch numbers too
@@ -89,7 +94,7 @@ class IncrementalRun:
     def _send(self, point: Point | None, *, raw: Any = None) -> Any:
         if point is None:
             return None
-        if raw is not None and not self.spec.lag and self.spec.convert is None:
+        if raw is not None and not self._shifted and self.spec.convert is None:
             return raw
         return render(point, self.format or "iso8601")
 

@@ -51,6 +51,8 @@ def _from_params(
         return None
     name = found[0]
     raw = dict(params.pop(name))
+    for other in found[1:]:
+        params.pop(other)
     for key in ("end_value", "end_param"):
         if key in raw:
             errors.add(
@@ -124,7 +126,7 @@ def incremental_spec(
         end_value=opts["end_value"],
         start_param=opts["start_param"],
         end_param=opts["end_param"],
-        lag=float(opts["lag"] or 0),
+        lag=opts["lag"] or 0,
         on_cursor_value_missing=opts["on_cursor_value_missing"] or "raise",
         row_order=opts["row_order"],
         range_start=opts["range_start"] or "closed",
