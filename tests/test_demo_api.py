@@ -651,7 +651,10 @@ def test_s005_event_search_pages_through_after(server: DemoServer) -> None:
 
 def test_s005_event_search_body_is_logged(server: DemoServer) -> None:
     first = search_events(server, "2-3", {"filter": {"item": "2-3"}, "page": {"size": 2}}).json()
-    body: dict[str, Any] = {"filter": {"item": "2-3", "kinds": None}, "page": {"size": 2, "after": None}}
+    body: dict[str, Any] = {
+        "filter": {"item": "2-3", "kinds": None},
+        "page": {"size": 2, "after": None},
+    }
     body["page"]["after"] = first["page"]["next"]
     second = search_events(server, "2-3", body).json()
     assert ids(first["results"] + second["results"]) == ["2-3-e1", "2-3-e2", "2-3-e3", "2-3-e4"]
