@@ -176,12 +176,13 @@ def data_selector(raw: Any, path: Path, errors: ConfigErrors) -> str | None:
 
 @dataclass(frozen=True)
 class ClientDefaults:
-    """Client-level components, resolved once and inherited by every endpoint (+ start_date)."""
+    """Client-level components resolved once, plus the settings every resource inherits."""
 
     paginator: ComponentSpec | None
     auth: ComponentSpec | None
     retry: RetrySpec
     start_date: Any = None
+    drift: str = "evolve"
 
 
 def endpoint_spec(

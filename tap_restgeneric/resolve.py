@@ -9,6 +9,7 @@ from typing import Any
 
 from tap_restgeneric.auth import AUTHS
 from tap_restgeneric.dependencies import find_parent, parents_first, rewrite_resolve_params
+from tap_restgeneric.drift import POLICIES
 from tap_restgeneric.endpoints import (
     ENDPOINT_FIELDS,
     ClientDefaults,
@@ -20,6 +21,7 @@ from tap_restgeneric.errors import ConfigErrors, Path
 from tap_restgeneric.fields import REQUIRED, Field, check_options, check_value, json_type
 from tap_restgeneric.paginators import PAGINATORS
 from tap_restgeneric.redaction import REDACT
+from tap_restgeneric.schemas import drift_policy, resource_schema
 from tap_restgeneric.secrets import resolve_secrets
 from tap_restgeneric.spec import ResourceSpec, RestApiSpec, RetrySpec
 
@@ -30,6 +32,9 @@ OWN_SETTINGS = (
     "secrets",
     "start_date",
     "request_timeout",
+    "schema_drift",
+    "schema_sample_pages",
+    "schema_sample_records",
 )
 CLIENT_FIELDS = {
     "base_url": Field("string", None, nullable=False),
@@ -44,7 +49,8 @@ RESOURCE_FIELDS = {
     "endpoint": Field("any"),
     "primary_key": Field("any"),
     "selected": Field("boolean", True, nullable=False),
-    "schema": Field("object"),
+    "schema": Field("any"),
+    "schema_drift": Field("string", None, True, POLICIES),
     "table_name": Field("name"),
     "write_disposition": Field("any"),
     "include_from_parent": Field("string list"),
@@ -200,8 +206,12 @@ def resource_spec(
     endpoint = endpoint_spec(
         raw_endpoint, client, where, errors, secrets, primary_key=keys, parent=parent
     )
+    schema, complete = resource_schema(opts["schema"], opts["columns"], path, errors)
+    drift = drift_policy(opts["schema_drift"], opts["schema_contract"], client.drift, path, errors)
     return ResourceSpec(
         name=opts["name"] or "",
+        schema_complete=complete,
+        drift=drift,
         table_name=opts["table_name"],
         parent=parent,
         parent_fields=fields,
@@ -209,7 +219,7 @@ def resource_spec(
         endpoint=endpoint,
         primary_key=keys,
         selected=bool(opts["selected"]),
-        schema=opts["schema"],
+        schema=schema,
     )
 
 
@@ -228,6 +238,27 @@ def client_defaults(
     if client.get("error_handler") is not None:
         retry = retry_policy(client["error_handler"], ("client", "error_handler"), errors)
     return ClientDefaults(paginator, auth, retry)
+
+
+SETTING_FIELDS = {
+    "start_date": Field("string"),
+    "request_timeout": Field("number", 60, nullable=False),
+    "schema_drift": Field("string", "evolve", False, POLICIES),
+    "schema_sample_pages": Field("integer", 1, nullable=False),
+    "schema_sample_records": Field("integer", 1000, nullable=False),
+}
+
+
+def tap_settings(config: Mapping[str, Any], errors: ConfigErrors) -> dict[str, Any]:
+    """The tap's own scalar settings, checked, with defaults."""
+    given = {k: v for k, v in config.items() if k in SETTING_FIELDS}
+    settings = check_options(given, SETTING_FIELDS, (), errors)
+    for key in ("request_timeout", "schema_sample_pages", "schema_sample_records"):
+        value = settings[key]
+        if value is not None and value <= 0:
+            errors.add((key,), f"{key} must be positive, got {value}", "a number above 0")
+            settings[key] = SETTING_FIELDS[key].default
+    return settings
 
 
 def _check_top(config: Mapping[str, Any], allowed: Iterable[str], errors: ConfigErrors) -> None:
@@ -262,8 +293,11 @@ def resolve_config(config: Mapping[str, Any], extra_settings: Iterable[str] = ()
             check_value(value, Field("string", nullable=False), ("client", "headers", key), errors)
     if client.get("session") is not None:
         errors.add(("client", "session"), *PYTHON_ONLY["session"])
+    settings = tap_settings(raw, errors)
     defaults_client = replace(
-        client_defaults(client, errors, secrets), start_date=raw.get("start_date")
+        client_defaults(client, errors, secrets),
+        start_date=settings["start_date"],
+        drift=settings["schema_drift"],
     )
 
     defaults = raw.get("resource_defaults")
@@ -310,18 +344,12 @@ def resolve_config(config: Mapping[str, Any], extra_settings: Iterable[str] = ()
         specs.append((spec, path))
     ordered = parents_first(specs, errors)
 
-    timeout = raw.get("request_timeout", 60)
-    if (
-        check_value(timeout, Field("number", nullable=False), ("request_timeout",), errors)
-        and timeout <= 0
-    ):
-        errors.add(
-            ("request_timeout",), f"request_timeout must be positive, got {timeout}", "seconds > 0"
-        )
     errors.raise_if_any()
     return RestApiSpec(
         base_url=client.get("base_url") or "",
         headers=dict(client.get("headers") or {}),
         resources=tuple(ordered),
-        request_timeout=float(timeout),
+        request_timeout=float(settings["request_timeout"]),
+        sample_pages=settings["schema_sample_pages"],
+        sample_records=settings["schema_sample_records"],
     )

@@ -87,6 +87,8 @@ class ResourceSpec:
     primary_key: tuple[str, ...] = ()
     selected: bool = True
     schema: Mapping[str, Any] | None = None
+    schema_complete: bool = False
+    drift: str = "evolve"
     table_name: str | None = None
     parent: str | None = None
     parent_fields: tuple[str, ...] = ()
@@ -106,3 +108,5 @@ class RestApiSpec:
     headers: Mapping[str, str]
     resources: tuple[ResourceSpec, ...]
     request_timeout: float = 60.0
+    sample_pages: int = 1
+    sample_records: int = 1000

@@ -1229,11 +1229,12 @@ def root_metadata(entry: dict[str, Any]) -> dict[str, Any]:
         ),
         ({"cursor_path": "ts", "initial_value": 1704067200}, "ts", {"type": ["number", "null"]}),
         ({"cursor_path": "version", "initial_value": 2.5}, "version", {"type": ["number", "null"]}),
-        ({"cursor_path": "seq"}, "seq", {"type": ["string", "number", "null"]}),
+        # Without a typed initial_value the cursor is declared a date-time until inferred.
+        ({"cursor_path": "seq"}, "seq", {"type": ["string", "null"], "format": "date-time"}),
         (
             {"cursor_path": "code", "initial_value": "abc"},
             "code",
-            {"type": ["string", "number", "null"]},
+            {"type": ["string", "null"], "format": "date-time"},
         ),
     ],
 )
@@ -1250,7 +1251,8 @@ def test_catalog_shows_the_replication_key(
     assert entry["schema"]["properties"][key] == schema
 
 
-def test_catalog_keeps_a_declared_cursor_schema_and_full_table_without_incremental() -> None:
+def test_catalog_types_a_declared_cursor_and_full_table_without_incremental() -> None:
+    """A declared plain-string cursor becomes a date-time; an integer cursor is kept as is."""
     declared = {"properties": {"updated_at": {"type": "string"}}}
     tap = make_tap(
         [
@@ -1258,7 +1260,10 @@ def test_catalog_keeps_a_declared_cursor_schema_and_full_table_without_increment
             resource("plain"),
         ]
     )
-    assert stream_entry(tap, "items")["schema"]["properties"]["updated_at"] == {"type": "string"}
+    assert stream_entry(tap, "items")["schema"]["properties"]["updated_at"] == {
+        "type": "string",
+        "format": "date-time",
+    }
     plain = stream_entry(tap, "plain")
     assert plain["replication_method"] == "FULL_TABLE"
     assert "replication_key" not in plain

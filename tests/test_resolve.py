@@ -29,7 +29,7 @@ AUTH_TYPES = "one of 'api_key', 'basic', 'bearer', 'http_basic', 'oauth2_client_
 RESOURCE_KEYS = (
     "one of 'columns', 'endpoint', 'file_format', 'include_from_parent', 'max_table_nesting', "
     "'merge_key', 'name', 'nested_hints', 'parallelized', 'parent_table_name', 'primary_key', "
-    "'processing_steps', 'references', 'schema', 'schema_contract', 'selected', 'table_format', "
+    "'processing_steps', 'references', 'schema', 'schema_contract', 'schema_drift', 'selected', 'table_format', "
     "'table_name', 'write_disposition'"
 )
 ENDPOINT_KEYS = (
@@ -96,7 +96,8 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
     "unknown setting": (
         config(resource=[]),
         "unknown setting 'resource' (did you mean 'resources'?); expected one of 'client', "
-        "'request_timeout', 'resource_defaults', 'resources', 'secrets', 'start_date' "
+        "'request_timeout', 'resource_defaults', 'resources', 'schema_drift', "
+        "'schema_sample_pages', 'schema_sample_records', 'secrets', 'start_date' "
         "at config['resource']",
     ),
     "unknown client key": (
@@ -380,8 +381,9 @@ def test_every_error_at_once() -> None:
     }
     assert errors_of(raw) == [
         "unknown setting 'resourse_defaults' (did you mean 'resource_defaults'?); expected one "
-        "of 'client', 'request_timeout', 'resource_defaults', 'resources', 'secrets', "
-        "'start_date' at config['resourse_defaults']",
+        "of 'client', 'request_timeout', 'resource_defaults', 'resources', 'schema_drift', "
+        "'schema_sample_pages', 'schema_sample_records', 'secrets', 'start_date' "
+        "at config['resourse_defaults']",
         "secret 'rg_missing' is not set; expected it in config['secrets']['rg_missing'] or the "
         "environment variable RG_MISSING "
         "at config['resources'][2]['endpoint']['auth']['token']",

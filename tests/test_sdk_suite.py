@@ -115,12 +115,6 @@ def test_runner_ignores_env_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert sorted(leaky.streams) == ["leaked"]  # what the runner's default would have tested
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason=SCHEMA_NOT_INFERRED + "; the untyped key schema {} makes building the SDK's "
-    "attribute tests raise 'Could not detect type of replication key using schema {}'",
-)
 def test_sdk_attribute_tests_can_be_generated() -> None:
     """The SDK's per-attribute suite can be built for a seed (needs typed properties)."""
     test_class = get_tap_test_class(

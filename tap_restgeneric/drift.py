@@ -1,0 +1,125 @@
+"""Schema drift: each record is checked against the stream's schema; evolve, freeze or fail."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+POLICIES = ("evolve", "freeze", "fail")
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "null": (type(None),),
+    "boolean": (bool,),
+    "integer": (int,),
+    "number": (int, float, Decimal),
+    "string": (str,),
+    "object": (dict,),
+    "array": (list, tuple),
+}
+logger = logging.getLogger(__name__)
+
+
+class SchemaDriftError(Exception):
+    """A record does not fit the schema and the policy is ``fail``."""
+
+
+def _allowed(schema: Mapping[str, Any]) -> frozenset[type] | None:
+    """The Python types a property schema accepts (None: anything)."""
+    kinds = schema.get("type")
+    if kinds is None or "anyOf" in schema or "oneOf" in schema:
+        return None
+    names = [kinds] if isinstance(kinds, str) else list(kinds)
+    found = {t for name in names for t in _PYTHON_TYPES.get(name, ())}
+    if "integer" in names and "boolean" not in names:
+        found.discard(bool)
+    return frozenset(found)
+
+
+class Checker:
+    """Finds the fields of a record (and of nested objects) that its schema does not describe."""
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self.fields: dict[str, tuple[frozenset[type] | None, Checker | None]] = {}
+        for name, prop in (schema.get("properties") or {}).items():
+            nested = Checker(prop) if isinstance(prop, dict) and prop.get("properties") else None
+            self.fields[name] = (_allowed(prop) if isinstance(prop, dict) else None, nested)
+        self._good_shapes: set[tuple[tuple[str, ...], tuple[type, ...]]] = set()
+
+    def misfits(self, record: Mapping[str, Any], prefix: str = "") -> list[str]:
+        """Dotted names of unknown fields or values of another type (empty: the record fits)."""
+        shape = (tuple(record), tuple(map(type, record.values())))
+        known_shape = shape in self._good_shapes
+        found: list[str] = []
+        for name, value in record.items():
+            spec = self.fields.get(name)
+            if spec is None:
+                found.append(prefix + name)
+                continue
+            allowed, nested = spec
+            if not known_shape and allowed is not None and type(value) not in allowed:
+                found.append(prefix + name)
+            elif nested is not None and isinstance(value, dict):
+                found += nested.misfits(value, f"{prefix}{name}.")
+        if not found and not known_shape:
+            self._good_shapes.add(shape)
+        return found
+
+
+class DriftGuard:
+    """Applies a stream's drift policy to its records, calling ``on_schema`` when it evolves."""
+
+    def __init__(
+        self,
+        stream: str,
+        schema: dict[str, Any],
+        policy: str,
+        on_schema: Callable[[dict[str, Any]], None],
+        widen: Callable[[dict[str, Any], Mapping[str, Any]], dict[str, Any]],
+    ) -> None:
+        self.stream = stream
+        self.schema = schema
+        self.policy = policy
+        self.on_schema = on_schema
+        self.widen = widen
+        self.checker = Checker(schema)
+        self.changes = 0
+        self._warned: set[str] = set()
+
+    def apply(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Return the record as it may be written (freeze drops fields), evolving the schema."""
+        misfits = self.checker.misfits(record)
+        if not misfits:
+            return record
+        if self.policy == "fail":
+            msg = (
+                f"stream {self.stream!r}: a record has fields not in the schema or of another "
+                f"type: {', '.join(misfits)} (schema_drift is 'fail')"
+            )
+            raise SchemaDriftError(msg)
+        if self.policy == "freeze":
+            for name in misfits:
+                self._drop(record, name)
+            return record
+        self.schema = self.widen(self.schema, record)
+        self.checker = Checker(self.schema)
+        self.changes += 1
+        logger.info("Stream %r: schema evolved for %s", self.stream, ", ".join(misfits))
+        self.on_schema(self.schema)
+        return record
+
+    def _drop(self, record: dict[str, Any], dotted: str) -> None:
+        *parents, last = dotted.split(".")
+        node: Any = record
+        for key in parents:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(last, None)
+        if dotted not in self._warned:
+            self._warned.add(dotted)
+            logger.warning(
+                "Stream %r: field %r is not in the schema (or has another type) and is dropped "
+                "(schema_drift is 'freeze'; this is said once per field)",
+                self.stream,
+                dotted,
+            )
