@@ -110,3 +110,8 @@ class RestApiSpec:
     request_timeout: float = 60.0
     sample_pages: int = 1
     sample_records: int = 1000
+
+    @property
+    def stream_names(self) -> dict[str, str]:
+        """Resource name → Singer stream name."""
+        return {r.name: r.stream_name for r in self.resources}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import requests
 from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
-from singer_sdk.streams.rest import HTTPRequest, PageContext, RESTStream
+from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from tap_restgeneric.bookmarks import IncrementalError, IncrementalRun, Window, utc_now
 from tap_restgeneric.errors import StreamRequestError
@@ -27,6 +27,7 @@ from tap_restgeneric.requester import Requester
 from tap_restgeneric.schemas import schema_for
 from tap_restgeneric.selectors import RecordSelector
 from tap_restgeneric.spec import ResourceSpec, RestApiSpec
+from tap_restgeneric.stream_schema import SchemaTracking
 from tap_restgeneric.urls import join_url, origin
 
 if TYPE_CHECKING:
@@ -36,12 +37,8 @@ if TYPE_CHECKING:
     from tap_restgeneric.tap import TapRestGeneric
 
 
-class RestGenericStream(RESTStream[Any]):
+class RestGenericStream(SchemaTracking):
     """A stream whose requests, pagination and records come from its resource spec."""
-
-    resource: ClassVar[ResourceSpec]
-    api: ClassVar[RestApiSpec]
-    children_fields: ClassVar[dict[str, str]] = {}
 
     def __init__(self, tap: TapRestGeneric) -> None:
         self.rest_tap = tap
@@ -61,7 +58,7 @@ class RestGenericStream(RESTStream[Any]):
         self._extra_params: dict[str, Any] = {}
         self._run: IncrementalRun | None = None
         self._shared_run: IncrementalRun | None = None
-        self._child_context = ChildContext(self.resource.name, self.children_fields)
+        self.child_context = ChildContext(self.resource.name, self.children_fields)
 
     @property
     def url_base(self) -> str:
@@ -132,14 +129,16 @@ class RestGenericStream(RESTStream[Any]):
         self, record: dict[str, Any], context: Context | None
     ) -> Iterable[dict[str, Any] | None]:
         """Hand children only the parent fields they use (nothing when there are no children)."""
-        if self._child_context:
-            yield self._child_context(record)
+        if self.child_context:
+            yield self.child_context(record)
 
     def request_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Fetch every window's pages; bookmark when safe (per page, per window, or at the end)."""
         spec = self.resource.endpoint.incremental
         if spec is None:
-            yield from self._paginate(context, None, None)
+            for records in self._pages(context, None, None):
+                yield from self.fit(records)
+            self.schema_settled()
             return
         incremental = self.replication_method == REPLICATION_INCREMENTAL
         shared = self.resource.parent is not None and not spec.per_parent
@@ -152,11 +151,13 @@ class RestGenericStream(RESTStream[Any]):
         commit = incremental and not shared
         try:
             for window in run.windows():
-                yield from self._paginate(context, run, window)
+                for records in self._pages(context, run, window):
+                    yield from self.fit(records)
                 if commit and spec.window is not None:
                     self._commit(context, run, window)
             if commit and spec.window is None:
                 self._commit(context, run)
+            self.schema_settled()
         finally:
             self._run = None
 
@@ -167,10 +168,16 @@ class RestGenericStream(RESTStream[Any]):
             self._commit(None, run)
         super().finalize_state_progress_markers(state)
 
-    def _paginate(
-        self, context: Context | None, run: IncrementalRun | None, window: Window | None
-    ) -> Iterable[dict[str, Any]]:
-        """One request sequence: page after page until the paginator (or row order) stops."""
+    def _pages(
+        self,
+        context: Context | None,
+        run: IncrementalRun | None,
+        window: Window | None,
+        *,
+        max_pages: int | None = None,
+        commit: bool = True,
+    ) -> Iterable[list[dict[str, Any]]]:
+        """One request sequence, page by page (kept records of each) until the paginator stops."""
         try:
             self._values = placeholder_values(self.resource, context)
         except MissingParentField as exc:
@@ -180,7 +187,7 @@ class RestGenericStream(RESTStream[Any]):
         include = included_fields(self.resource, context)
         sorted_commit = bool(run and run.spec.row_order == "asc" and run.spec.window is None)
         sorted_commit &= self.replication_method == REPLICATION_INCREMENTAL
-        sorted_commit &= run is not self._shared_run
+        sorted_commit &= run is not self._shared_run and commit
         paginator = self.get_new_paginator()
         token = paginator.first_token()
         seen: set[tuple[Any, ...]] = set()
@@ -213,7 +220,9 @@ class RestGenericStream(RESTStream[Any]):
             if include:
                 for record in kept:
                     record.update(include)
-            yield from kept
+            yield kept
+            if max_pages is not None and number >= max_pages:
+                return
             if run is not None and window is not None:
                 if sorted_commit:
                     self._commit(context, run)

@@ -12,6 +12,7 @@ from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.plugin_base import _ConfigInput
+from singer_sdk.tap_base import CliTestOptionValue
 
 from tap_restgeneric.auth import AUTHS, Authenticator
 from tap_restgeneric.cli import clean_failures, read_config_files
@@ -90,6 +91,24 @@ class TapRestGeneric(Tap):
             classes[res.name] = make_stream_class(res, self.api, parent, needed.get(res.name))
         return [cls(self) for cls in classes.values()]
 
+    def run_discovery(self) -> str:
+        """Infer the schemas that were not declared, then print the catalog."""
+        self.infer_schemas()
+        return super().run_discovery()
+
+    def infer_schemas(self) -> None:
+        """Sample each stream without a declared schema (parents first) and type it."""
+        samples: dict[str, list[dict[str, Any]]] = {}
+        for stream in self.streams.values():
+            assert isinstance(stream, RestGenericStream)
+            contexts: list[Any] = [None]
+            parent = stream.resource.parent
+            if parent is not None:
+                parent_stream = self.streams[self.api.stream_names[parent]]
+                assert isinstance(parent_stream, RestGenericStream)
+                contexts = [parent_stream.child_context(r) for r in samples.get(parent, [])[:5]]
+            samples[stream.resource.name] = stream.sample_schema(contexts)
+
     def authenticator_for(self, spec: ComponentSpec | None) -> APIAuthenticatorBase:
         """The run-wide authenticator for an auth spec (one per distinct spec, so one token)."""
         if spec is None:
@@ -120,9 +139,16 @@ class TapRestGeneric(Tap):
 
     @classmethod
     def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
-        """--test, with config errors and failed requests reported as lines."""
+        """--test, with config errors and failed requests as lines; --test=schema infers first."""
         with clean_failures(cls.logger):
-            super().cb_test(ctx, param, value)
+            if value != CliTestOptionValue.Schema.value:
+                super().cb_test(ctx, param, value)
+                return
+            config: _ConfigInput = ctx.params.get("config", _ConfigInput())
+            tap = cls(config=config.config, parse_env_config=config.parse_env)
+            tap.infer_schemas()
+            tap.write_schemas()
+            ctx.exit()
 
 
 if __name__ == "__main__":

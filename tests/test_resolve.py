@@ -29,8 +29,8 @@ AUTH_TYPES = "one of 'api_key', 'basic', 'bearer', 'http_basic', 'oauth2_client_
 RESOURCE_KEYS = (
     "one of 'columns', 'endpoint', 'file_format', 'include_from_parent', 'max_table_nesting', "
     "'merge_key', 'name', 'nested_hints', 'parallelized', 'parent_table_name', 'primary_key', "
-    "'processing_steps', 'references', 'schema', 'schema_contract', 'schema_drift', 'selected', 'table_format', "
-    "'table_name', 'write_disposition'"
+    "'processing_steps', 'references', 'schema', 'schema_contract', 'schema_drift', 'selected', "
+    "'table_format', 'table_name', 'write_disposition'"
 )
 ENDPOINT_KEYS = (
     "one of 'auth', 'data', 'data_selector', 'error_handler', 'headers', 'incremental', 'json', "

@@ -1,0 +1,144 @@
+"""A stream's schema over a run: sampled at discovery, typed from the first page, drift handled."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from singer_sdk.streams.rest import RESTStream
+
+from tap_restgeneric.bookmarks import IncrementalRun, utc_now
+from tap_restgeneric.drift import DriftGuard
+from tap_restgeneric.errors import StreamRequestError
+from tap_restgeneric.inference import merge_schemas, schema_of_value
+from tap_restgeneric.schemas import inferred_schema
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+    from tap_restgeneric.requester import Requester
+    from tap_restgeneric.spec import ResourceSpec, RestApiSpec
+
+logger = logging.getLogger(__name__)
+
+
+def _widen(schema: dict[str, Any], record: Any) -> dict[str, Any]:
+    """The schema widened to accept one more record."""
+    return merge_schemas(schema, schema_of_value(record))
+
+
+class SchemaTracking(RESTStream[Any]):
+    """Writes SCHEMA once per change, types it from data when none was declared, guards drift."""
+
+    resource: ClassVar[ResourceSpec]
+    api: ClassVar[RestApiSpec]
+    children_fields: ClassVar[dict[str, str]] = {}
+    requester: Requester
+    _written_schema: dict[str, Any] | None = None
+    _inferred: bool = False
+    _guard: DriftGuard | None = None
+
+    if TYPE_CHECKING:
+
+        def _pages(
+            self,
+            context: Context | None,
+            run: IncrementalRun | None,
+            window: Any,
+            *,
+            max_pages: int | None = None,
+            commit: bool = True,
+        ) -> Iterable[list[dict[str, Any]]]: ...
+
+    @property
+    def awaits_first_page(self) -> bool:
+        """True while the schema waits for the first page (no catalog and nothing declared)."""
+        return not (self.resource.schema_complete or self._inferred or self._tap_input_catalog)
+
+    def _write_schema_message(self) -> None:
+        """Write SCHEMA unless it was written unchanged already, or waits for the first page."""
+        if self.awaits_first_page or self.schema == self._written_schema:
+            return
+        super()._write_schema_message()
+        self._written_schema = copy.deepcopy(self.schema)
+
+    def adopt_schema(self, schema: dict[str, Any]) -> None:
+        """Use a new schema from now on (stream maps are rebuilt from it when they exist)."""
+        self._schema = schema
+        if self._input_schema is not None:
+            self._input_schema = schema
+        if getattr(self._tap, "_mapper", None) is not None:
+            self._tap.mapper.register_raw_stream_schema(self.name, schema, self.primary_keys)
+            self._stream_maps = None
+        self._guard = None
+
+    def replace_schema(self, schema: dict[str, Any]) -> None:
+        """Adopt a new schema for the rest of the run and announce it with a SCHEMA message."""
+        self.adopt_schema(schema)
+        if self.selected:
+            self._write_schema_message()
+
+    def fit(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Type the schema from the first page if needed, then apply the drift policy."""
+        if self.awaits_first_page:
+            self._inferred = True
+            self.replace_schema(inferred_schema(self.resource, records))
+        if self._guard is None:
+            self._guard = DriftGuard(
+                self.name,
+                copy.deepcopy(self.effective_schema),
+                self.resource.drift,
+                self.replace_schema,
+                _widen,
+            )
+        apply = self._guard.apply
+        return [apply(record) for record in records]
+
+    def schema_settled(self) -> None:
+        """After a stream's last page: a stream without records still gets its SCHEMA."""
+        if self.awaits_first_page:
+            self._inferred = True
+            if self.selected:
+                self._write_schema_message()
+
+    def sample_schema(self, contexts: list[Context | None]) -> list[dict[str, Any]]:
+        """At discovery: type the schema from the first pages; return the sampled records.
+
+        Streams with a declared schema are sampled only to feed their children's sampling.
+        """
+        if self.resource.schema_complete and not self.children_fields:
+            return []
+        sample: list[dict[str, Any]] = []
+        limit, pages = self.api.sample_records, self.api.sample_pages
+        retry = self.requester.retry
+        self.requester.retry = replace(retry, max_retries=min(retry.max_retries, 1), max_delay=2.0)
+        try:
+            for context in contexts:
+                spec = self.resource.endpoint.incremental
+                run = (
+                    IncrementalRun(spec, {}, self.config.get("start_date"), utc_now())
+                    if spec
+                    else None
+                )
+                window = next(iter(run.windows())) if run else None
+                for records in self._pages(context, run, window, max_pages=pages, commit=False):
+                    sample += records
+                if len(sample) >= limit:
+                    break
+        except (StreamRequestError, OSError) as exc:
+            logger.warning(
+                "Stream %r: could not sample records to infer a schema (%s); using a permissive "
+                "schema (declare 'schema' or 'columns' to avoid this)",
+                self.name,
+                exc,
+            )
+            return []
+        finally:
+            self.requester.retry = retry
+        if not self.resource.schema_complete:
+            self.adopt_schema(inferred_schema(self.resource, sample[:limit]))
+            self._inferred = True
+        return sample[:limit]
