@@ -64,6 +64,28 @@ class TapRestGeneric(Tap):
             default=60,
             description="Seconds to wait for a response before retrying (default 60).",
         ),
+        th.Property(
+            "schema_drift",
+            th.StringType,
+            default="evolve",
+            allowed_values=["evolve", "freeze", "fail"],
+            description=(
+                "Records with fields or types the schema lacks: evolve (write an updated "
+                "SCHEMA), freeze (drop such fields), fail. Per resource: schema_drift."
+            ),
+        ),
+        th.Property(
+            "schema_sample_pages",
+            th.IntegerType,
+            default=1,
+            description="Pages per stream sampled by --discover to infer undeclared schemas.",
+        ),
+        th.Property(
+            "schema_sample_records",
+            th.IntegerType,
+            default=1000,
+            description="At most this many records per stream are used to infer a schema.",
+        ),
     ).to_dict()
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
