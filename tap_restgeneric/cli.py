@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 import yaml
 from singer_sdk.exceptions import ConfigValidationError
 
+from tap_restgeneric.drift import SchemaDriftError
 from tap_restgeneric.errors import StreamRequestError
 
 
@@ -75,5 +76,5 @@ def clean_failures(logger: logging.Logger) -> Iterator[None]:
         yield
     except ConfigValidationError as exc:
         _fail(logger, [*exc.errors, "Config validation failed"])
-    except StreamRequestError as exc:
+    except (StreamRequestError, SchemaDriftError) as exc:
         _fail(logger, [str(exc)])
