@@ -7,15 +7,17 @@ import email.utils
 import logging
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urljoin
 
 import backoff
 import msgspec
 import requests
 
 from tap_restgeneric.errors import StreamRequestError
+from tap_restgeneric.limiter import HostLimiter
 from tap_restgeneric.redaction import REDACT, excerpt
 from tap_restgeneric.spec import ResponseAction, RetrySpec
 
@@ -41,10 +43,30 @@ class Fetched:
 class _Retry(Exception):
     """Internal: this attempt failed in a way worth retrying."""
 
-    def __init__(self, reason: str, wait: float | None = None) -> None:
+    def __init__(self, reason: str, wait: float | None = None, *, throttled: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.wait = wait
+        self.throttled = throttled
+
+
+class _Reauthenticated(Exception):
+    """Internal: a 401 was answered by fetching fresh credentials; send this request instead."""
+
+    def __init__(self, request: requests.PreparedRequest) -> None:
+        super().__init__("reauthenticated")
+        self.request = request
+
+
+@dataclass
+class StreamHooks:
+    """What sending needs from the stream: credentials for redirects and after a 401."""
+
+    follow: Callable[[requests.PreparedRequest, str, int], requests.PreparedRequest]
+    reauthenticate: Callable[[requests.PreparedRequest], requests.PreparedRequest | None]
+
+
+MAX_REDIRECTS = 10
 
 
 def retry_after(response: requests.Response, cap: float) -> float | None:
@@ -83,13 +105,19 @@ class Requester:
         retry: RetrySpec,
         actions: tuple[ResponseAction, ...],
         timeout: float,
+        *,
+        limiter: HostLimiter | None = None,
+        hooks: StreamHooks | None = None,
     ) -> None:
         self.session = session
         self.stream_name = stream_name
         self.retry = retry
         self.actions = actions
         self.timeout = timeout
+        self.limiter = limiter or HostLimiter()
+        self.hooks = hooks
         self.retries = 0
+        self._waited_for_host = False
 
     def describe(self, request: requests.PreparedRequest) -> str:
         """``stream 'x': GET <redacted url>``."""
@@ -99,9 +127,13 @@ class Requester:
         """Send with retries; return the parsed page, or None when a response action ignores it."""
         waits = _waits(self.retry)
         attempt = 0
+        reauthenticated = False
         while True:
             try:
-                return self._attempt(request)
+                return self._attempt(request, may_reauthenticate=not reauthenticated)
+            except _Reauthenticated as fresh:
+                request, reauthenticated = fresh.request, True
+                continue
             except _Retry as problem:
                 attempt += 1
                 if attempt > self.retry.max_retries:
@@ -109,6 +141,9 @@ class Requester:
                     msg = f"{self.describe(request)} failed{tries}: {problem.reason}"
                     raise StreamRequestError(msg) from None
                 wait = problem.wait if problem.wait is not None else next(waits)
+                if problem.throttled:
+                    self.limiter.hold(request.url or "", wait)
+                    self._waited_for_host = True
                 self.retries += 1
                 logger.warning(
                     "%s: %s; retry %d/%d in %.1f s",
@@ -120,12 +155,37 @@ class Requester:
                 )
                 sleep(wait)
 
-    def _attempt(self, request: requests.PreparedRequest) -> Fetched | None:
+    def _send(self, request: requests.PreparedRequest) -> requests.Response:
+        """Send, following redirects here so that credentials never follow to another host."""
+        pause = 0.0 if self._waited_for_host else self.limiter.delay(request.url or "")
+        self._waited_for_host = False
+        if pause > 0:
+            sleep(pause)
+        response = self.session.send(request, timeout=self.timeout, allow_redirects=False)
+        for _ in range(MAX_REDIRECTS):
+            if not response.is_redirect or self.hooks is None:
+                return response
+            target = urljoin(response.url, response.headers["location"])
+            request = self.hooks.follow(request, target, response.status_code)
+            response = self.session.send(request, timeout=self.timeout, allow_redirects=False)
+        msg = f"{self.describe(request)} failed: more than {MAX_REDIRECTS} redirects"
+        raise StreamRequestError(msg)
+
+    def _attempt(
+        self, request: requests.PreparedRequest, *, may_reauthenticate: bool
+    ) -> Fetched | None:
         try:
-            response = self.session.send(request, timeout=self.timeout)
+            response = self._send(request)
         except TRANSIENT_ERRORS as exc:
             raise _Retry(f"{type(exc).__name__} ({REDACT(str(exc))[:200]})") from None
         status = response.status_code
+        if status == 401 and may_reauthenticate and self.hooks is not None:
+            fresh = self.hooks.reauthenticate(request)
+            if fresh is not None:
+                logger.warning(
+                    "%s: 401; fetching a new token and retrying once", self.describe(request)
+                )
+                raise _Reauthenticated(fresh)
         failure = f"status {status} {response.reason or ''}".rstrip()
         for action in self.actions:
             if self._matches(action, response):
@@ -143,7 +203,11 @@ class Requester:
                 )
         if status in self.retry.status_codes:
             body = excerpt(response.text, 120)
-            raise _Retry(f"{failure}: {body}" if body else failure, self._retry_after(response))
+            raise _Retry(
+                f"{failure}: {body}" if body else failure,
+                self._retry_after(response),
+                throttled=status == 429,
+            )
         if status >= 400:
             raise StreamRequestError(self._fatal(request, response, failure))
         return Fetched(response, self._parse(request, response))

@@ -35,6 +35,7 @@ OWN_SETTINGS = (
     "schema_drift",
     "schema_sample_pages",
     "schema_sample_records",
+    "ca_bundle",
 )
 CLIENT_FIELDS = {
     "base_url": Field("string", None, nullable=False),
@@ -246,6 +247,7 @@ SETTING_FIELDS = {
     "schema_drift": Field("string", "evolve", False, POLICIES),
     "schema_sample_pages": Field("integer", 1, nullable=False),
     "schema_sample_records": Field("integer", 1000, nullable=False),
+    "ca_bundle": Field("string"),
 }
 
 
@@ -352,4 +354,5 @@ def resolve_config(config: Mapping[str, Any], extra_settings: Iterable[str] = ()
         request_timeout=float(settings["request_timeout"]),
         sample_pages=settings["schema_sample_pages"],
         sample_records=settings["schema_sample_records"],
+        ca_bundle=settings["ca_bundle"],
     )

@@ -110,6 +110,7 @@ class RestApiSpec:
     request_timeout: float = 60.0
     sample_pages: int = 1
     sample_records: int = 1000
+    ca_bundle: str | None = None
 
     @property
     def stream_names(self) -> dict[str, str]:

@@ -12,6 +12,7 @@ from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from tap_restgeneric.bookmarks import IncrementalError, IncrementalRun, Window, utc_now
+from tap_restgeneric.credentials import Credentials
 from tap_restgeneric.errors import StreamRequestError
 from tap_restgeneric.family import (
     ChildContext,
@@ -23,12 +24,12 @@ from tap_restgeneric.family import (
 from tap_restgeneric.paginators import PAGINATORS, Page, PaginationError, Paginator, Stop
 from tap_restgeneric.placeholders import render, render_text
 from tap_restgeneric.redaction import REDACT
-from tap_restgeneric.requester import Requester
+from tap_restgeneric.requester import Requester, StreamHooks
 from tap_restgeneric.schemas import schema_for
 from tap_restgeneric.selectors import RecordSelector
 from tap_restgeneric.spec import ResourceSpec, RestApiSpec
 from tap_restgeneric.stream_schema import SchemaTracking
-from tap_restgeneric.urls import join_url, origin
+from tap_restgeneric.urls import join_url
 
 if TYPE_CHECKING:
     from singer_sdk.authenticators import APIAuthenticatorBase
@@ -46,14 +47,17 @@ class RestGenericStream(SchemaTracking):
         self.primary_keys = list(self.resource.primary_key)
         self.selector = RecordSelector(self.resource.endpoint.data_selector, self.name)
         endpoint = self.resource.endpoint
+        self.credentials = Credentials(self.authenticator, [self.api.base_url, self.get_url(None)])
         self.requester = Requester(
             self.requests_session,
             self.name,
             endpoint.retry,
             endpoint.response_actions,
             self.api.request_timeout,
+            limiter=tap.limiter,
+            hooks=StreamHooks(self.credentials.follow, self.credentials.reauthenticate),
         )
-        self._trusted = {origin(self.api.base_url), origin(self.get_url(None))}
+        self.requests_session.verify = self.api.ca_bundle or True
         self._values: dict[str, Any] = {}
         self._extra_params: dict[str, Any] = {}
         self._run: IncrementalRun | None = None
@@ -118,12 +122,7 @@ class RestGenericStream(SchemaTracking):
                 **body,
             )
         )
-        if origin(prepared.url or "") in self._trusted:
-            return self.authenticator(prepared)
-        for name, value in list(prepared.headers.items()):
-            if REDACT(value) != value:
-                del prepared.headers[name]
-        return prepared
+        return self.credentials.apply(prepared)
 
     def generate_child_contexts(
         self, record: dict[str, Any], context: Context | None

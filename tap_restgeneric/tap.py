@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cached_property
 from typing import Any
 
 import click
@@ -17,6 +18,7 @@ from singer_sdk.tap_base import CliTestOptionValue
 from tap_restgeneric.auth import AUTHS, Authenticator
 from tap_restgeneric.cli import clean_failures, read_config_files
 from tap_restgeneric.family import fields_for_children
+from tap_restgeneric.limiter import HostLimiter
 from tap_restgeneric.redaction import install_log_redaction
 from tap_restgeneric.resolve import OWN_SETTINGS, resolve_config
 from tap_restgeneric.spec import ComponentSpec, RestApiSpec
@@ -86,6 +88,11 @@ class TapRestGeneric(Tap):
             default=1000,
             description="At most this many records per stream are used to infer a schema.",
         ),
+        th.Property(
+            "ca_bundle",
+            th.StringType,
+            description="Path to a CA bundle for TLS verification (verification is always on).",
+        ),
     ).to_dict()
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
@@ -103,6 +110,11 @@ class TapRestGeneric(Tap):
         if errors and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=errors)
         return errors
+
+    @cached_property
+    def limiter(self) -> HostLimiter:
+        """The per-host pause shared by all streams of this run."""
+        return HostLimiter()
 
     def discover_streams(self) -> list[RestGenericStream]:
         """One generated stream class per resource, parents first; no network calls."""
