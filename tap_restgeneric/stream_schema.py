@@ -8,11 +8,10 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from singer_sdk.streams.rest import RESTStream
-
 from tap_restgeneric.bookmarks import IncrementalRun, utc_now
 from tap_restgeneric.drift import DriftGuard
 from tap_restgeneric.errors import StreamRequestError
+from tap_restgeneric.fastpath import FastRecords
 from tap_restgeneric.inference import merge_schemas, schema_of_value
 from tap_restgeneric.schemas import inferred_schema
 
@@ -30,7 +29,7 @@ def _widen(schema: dict[str, Any], record: Any) -> dict[str, Any]:
     return merge_schemas(schema, schema_of_value(record))
 
 
-class SchemaTracking(RESTStream[Any]):
+class SchemaTracking(FastRecords):
     """Writes SCHEMA once per change, types it from data when none was declared, guards drift."""
 
     resource: ClassVar[ResourceSpec]
@@ -94,6 +93,7 @@ class SchemaTracking(RESTStream[Any]):
                 self.replace_schema,
                 _widen,
             )
+        self.mark_extracted()
         apply = self._guard.apply
         return [apply(record) for record in records]
 
