@@ -44,13 +44,26 @@ class Checker:
         for name, prop in (schema.get("properties") or {}).items():
             nested = Checker(prop) if isinstance(prop, dict) and prop.get("properties") else None
             self.fields[name] = (_allowed(prop) if isinstance(prop, dict) else None, nested)
+        self._nested = [(name, n) for name, (_, n) in self.fields.items() if n is not None]
         self._good_shapes: set[tuple[tuple[str, ...], tuple[type, ...]]] = set()
 
     def misfits(self, record: Mapping[str, Any], prefix: str = "") -> list[str]:
-        """Dotted names of unknown fields or values of another type (empty: the record fits)."""
+        """Dotted names of unknown fields or values of another type (empty: the record fits).
+
+        Each record shape (keys and value types) is checked once; after that only nested
+        objects whose own shape is new are looked into.
+        """
         shape = (tuple(record), tuple(map(type, record.values())))
         known_shape = shape in self._good_shapes
         found: list[str] = []
+        if known_shape:
+            for name, checker in self._nested:
+                value = record.get(name)
+                if type(value) is dict:
+                    inner = (tuple(value), tuple(map(type, value.values())))
+                    if inner not in checker._good_shapes:
+                        found += checker.misfits(value, f"{prefix}{name}.")
+            return found
         for name, value in record.items():
             spec = self.fields.get(name)
             if spec is None:

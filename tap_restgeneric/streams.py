@@ -12,7 +12,7 @@ from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from tap_restgeneric.bookmarks import IncrementalError, IncrementalRun, Window, utc_now
-from tap_restgeneric.credentials import Credentials
+from tap_restgeneric.credentials import Credentials, configure_session
 from tap_restgeneric.errors import StreamRequestError
 from tap_restgeneric.family import (
     ChildContext,
@@ -57,7 +57,7 @@ class RestGenericStream(SchemaTracking):
             limiter=tap.limiter,
             hooks=StreamHooks(self.credentials.follow, self.credentials.reauthenticate),
         )
-        self.requests_session.verify = self.api.ca_bundle or True
+        configure_session(self.requests_session, self.api)
         self._values: dict[str, Any] = {}
         self._extra_params: dict[str, Any] = {}
         self._run: IncrementalRun | None = None
