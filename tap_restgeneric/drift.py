@@ -36,46 +36,72 @@ def _allowed(schema: Mapping[str, Any]) -> frozenset[type] | None:
     return frozenset(found)
 
 
+class _Items:
+    """What an array property allows for its elements."""
+
+    def __init__(self, items: Mapping[str, Any]) -> None:
+        self.allowed = _allowed(items)
+        self.checker = Checker(items) if items.get("properties") else None
+
+    def misfits(self, values: list[Any], where: str) -> list[str]:
+        found: list[str] = []
+        for value in values:
+            if self.allowed is not None and type(value) not in self.allowed:
+                return [f"{where}[]"]
+            if self.checker is not None and type(value) is dict:
+                found += self.checker.misfits(value, f"{where}[].")
+        return found
+
+
 class Checker:
-    """Finds the fields of a record (and of nested objects) that its schema does not describe."""
+    """Finds the fields of a record (nested objects, array items) its schema does not describe."""
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
         self.fields: dict[str, tuple[frozenset[type] | None, Checker | None]] = {}
-        for name, prop in (schema.get("properties") or {}).items():
-            nested = Checker(prop) if isinstance(prop, dict) and prop.get("properties") else None
-            self.fields[name] = (_allowed(prop) if isinstance(prop, dict) else None, nested)
+        self._arrays: list[tuple[str, _Items]] = []
+        for name, raw in (schema.get("properties") or {}).items():
+            prop = raw if isinstance(raw, dict) else {}
+            nested = Checker(prop) if prop.get("properties") else None
+            self.fields[name] = (_allowed(prop), nested)
+            items = prop.get("items")
+            if isinstance(items, dict) and (items.get("type") or items.get("properties")):
+                self._arrays.append((name, _Items(items)))
         self._nested = [(name, n) for name, (_, n) in self.fields.items() if n is not None]
         self._good_shapes: set[tuple[tuple[str, ...], tuple[type, ...]]] = set()
+
+    def _deep(self, record: Mapping[str, Any], prefix: str) -> list[str]:
+        """Nested objects and arrays of a record whose top level is known to fit."""
+        found: list[str] = []
+        for name, checker in self._nested:
+            value = record.get(name)
+            if type(value) is dict:
+                inner = (tuple(value), tuple(map(type, value.values())))
+                if inner not in checker._good_shapes or checker._nested or checker._arrays:
+                    found += checker.misfits(value, f"{prefix}{name}.")
+        for name, items in self._arrays:
+            values = record.get(name)
+            if type(values) is list and values:
+                found += items.misfits(values, prefix + name)
+        return found
 
     def misfits(self, record: Mapping[str, Any], prefix: str = "") -> list[str]:
         """Dotted names of unknown fields or values of another type (empty: the record fits).
 
         Each record shape (keys and value types) is checked once; after that only nested
-        objects whose own shape is new are looked into.
+        objects and array items are looked into.
         """
         shape = (tuple(record), tuple(map(type, record.values())))
-        known_shape = shape in self._good_shapes
+        if shape in self._good_shapes:
+            return self._deep(record, prefix) if self._nested or self._arrays else []
         found: list[str] = []
-        if known_shape:
-            for name, checker in self._nested:
-                value = record.get(name)
-                if type(value) is dict:
-                    inner = (tuple(value), tuple(map(type, value.values())))
-                    if inner not in checker._good_shapes:
-                        found += checker.misfits(value, f"{prefix}{name}.")
-            return found
         for name, value in record.items():
             spec = self.fields.get(name)
-            if spec is None:
+            if spec is None or (spec[0] is not None and type(value) not in spec[0]):
                 found.append(prefix + name)
-                continue
-            allowed, nested = spec
-            if not known_shape and allowed is not None and type(value) not in allowed:
-                found.append(prefix + name)
-            elif nested is not None and isinstance(value, dict):
-                found += nested.misfits(value, f"{prefix}{name}.")
-        if not found and not known_shape:
+        if not found:
             self._good_shapes.add(shape)
+        if self._nested or self._arrays:
+            found += self._deep(record, prefix)
         return found
 
 

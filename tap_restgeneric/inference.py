@@ -182,6 +182,11 @@ def schema_of_value(value: Any) -> dict[str, Any]:
     return _finalize(_exact(value))
 
 
+def widen(schema: dict[str, Any], value: Any) -> dict[str, Any]:
+    """The schema widened just enough to accept one more value (a null adds only "null")."""
+    return _finalize(_merge(schema, _exact(value)))
+
+
 def merge_schemas(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """The narrowest schema accepting everything either accepts (used to widen on drift)."""
     return copy.deepcopy(_merge(a, b))

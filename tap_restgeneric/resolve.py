@@ -5,9 +5,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
+from pathlib import Path as FilePath
 from typing import Any
+from urllib.parse import urlsplit
 
 from tap_restgeneric.auth import AUTHS
+from tap_restgeneric.cursors import parse_point
 from tap_restgeneric.dependencies import find_parent, parents_first, rewrite_resolve_params
 from tap_restgeneric.drift import POLICIES
 from tap_restgeneric.endpoints import (
@@ -36,6 +40,7 @@ OWN_SETTINGS = (
     "schema_sample_pages",
     "schema_sample_records",
     "ca_bundle",
+    "max_concurrency",
 )
 CLIENT_FIELDS = {
     "base_url": Field("string", None, nullable=False),
@@ -248,6 +253,7 @@ SETTING_FIELDS = {
     "schema_sample_pages": Field("integer", 1, nullable=False),
     "schema_sample_records": Field("integer", 1000, nullable=False),
     "ca_bundle": Field("string"),
+    "max_concurrency": Field("integer", 1, nullable=False),
 }
 
 
@@ -255,12 +261,38 @@ def tap_settings(config: Mapping[str, Any], errors: ConfigErrors) -> dict[str, A
     """The tap's own scalar settings, checked, with defaults."""
     given = {k: v for k, v in config.items() if k in SETTING_FIELDS}
     settings = check_options(given, SETTING_FIELDS, (), errors)
-    for key in ("request_timeout", "schema_sample_pages", "schema_sample_records"):
+    for key in (
+        "request_timeout",
+        "schema_sample_pages",
+        "schema_sample_records",
+        "max_concurrency",
+    ):
         value = settings[key]
         if value is not None and value <= 0:
             errors.add((key,), f"{key} must be positive, got {value}", "a number above 0")
             settings[key] = SETTING_FIELDS[key].default
+    start = settings["start_date"]
+    if start is not None and not isinstance(parse_point(start), datetime):
+        errors.add(
+            ("start_date",),
+            f"invalid start_date {start!r}",
+            "an ISO 8601 datetime such as '2024-01-01T00:00:00Z'",
+        )
+        settings["start_date"] = None
+    bundle = settings["ca_bundle"]
+    if bundle and not FilePath(bundle).expanduser().exists():
+        errors.add(("ca_bundle",), f"CA bundle {bundle!r} does not exist", "a CA bundle file path")
+        settings["ca_bundle"] = None
     return settings
+
+
+def is_http_url(url: str) -> bool:
+    """True for an absolute http(s) URL with a host."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 def _check_top(config: Mapping[str, Any], allowed: Iterable[str], errors: ConfigErrors) -> None:
@@ -293,6 +325,13 @@ def resolve_config(config: Mapping[str, Any], extra_settings: Iterable[str] = ()
             errors.add(("client",), "missing required key 'base_url'", "the API's base URL")
         for key, value in (client["headers"] or {}).items():
             check_value(value, Field("string", nullable=False), ("client", "headers", key), errors)
+        base_url = client["base_url"]
+        if isinstance(base_url, str) and not is_http_url(base_url):
+            errors.add(
+                ("client", "base_url"),
+                f"base_url {base_url!r} is not an http(s) URL",
+                "an absolute URL such as 'https://api.example.com/v1'",
+            )
     if client.get("session") is not None:
         errors.add(("client", "session"), *PYTHON_ONLY["session"])
     settings = tap_settings(raw, errors)
@@ -355,4 +394,5 @@ def resolve_config(config: Mapping[str, Any], extra_settings: Iterable[str] = ()
         sample_pages=settings["schema_sample_pages"],
         sample_records=settings["schema_sample_records"],
         ca_bundle=settings["ca_bundle"],
+        max_concurrency=settings["max_concurrency"],
     )

@@ -71,9 +71,14 @@ def schema_for(resource: ResourceSpec) -> dict[str, Any]:
     )
 
 
+def finished(resource: ResourceSpec, schema: dict[str, Any]) -> dict[str, Any]:
+    """A widened or inferred object schema with the resource's keys required and typed."""
+    return {**_finish(resource, schema, guess_cursor=False), "type": "object"}
+
+
 def inferred_schema(resource: ResourceSpec, records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """A schema inferred from sample records; declared dlt columns win over inferred types."""
     inferred = infer_schema(records)
     declared = (resource.schema or {}).get("properties") or {}
     inferred["properties"] = {**inferred["properties"], **declared}
-    return _finish(resource, inferred, guess_cursor=False)
+    return finished(resource, inferred)

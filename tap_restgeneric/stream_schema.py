@@ -12,8 +12,8 @@ from tap_restgeneric.bookmarks import IncrementalRun, utc_now
 from tap_restgeneric.drift import DriftGuard
 from tap_restgeneric.errors import StreamRequestError
 from tap_restgeneric.fastpath import FastRecords
-from tap_restgeneric.inference import merge_schemas, schema_of_value
-from tap_restgeneric.schemas import inferred_schema
+from tap_restgeneric.inference import widen
+from tap_restgeneric.schemas import finished, inferred_schema
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -22,11 +22,6 @@ if TYPE_CHECKING:
     from tap_restgeneric.spec import ResourceSpec, RestApiSpec
 
 logger = logging.getLogger(__name__)
-
-
-def _widen(schema: dict[str, Any], record: Any) -> dict[str, Any]:
-    """The schema widened to accept one more record."""
-    return merge_schemas(schema, schema_of_value(record))
 
 
 class SchemaTracking(FastRecords):
@@ -58,11 +53,14 @@ class SchemaTracking(FastRecords):
         return not (self.resource.schema_complete or self._inferred or self._tap_input_catalog)
 
     def _write_schema_message(self) -> None:
-        """Write SCHEMA unless it was written unchanged already, or waits for the first page."""
-        if self.awaits_first_page or self.schema == self._written_schema:
-            return
-        super()._write_schema_message()
-        self._written_schema = copy.deepcopy(self.schema)
+        """Write SCHEMA unless it waits for the first page (or was written unchanged already)."""
+        if not self.awaits_first_page:
+            self._emit_schema()
+
+    def _emit_schema(self) -> None:
+        if self.schema != self._written_schema:
+            super()._write_schema_message()
+            self._written_schema = copy.deepcopy(self.schema)
 
     def adopt_schema(self, schema: dict[str, Any]) -> None:
         """Use a new schema from now on (stream maps are rebuilt from it when they exist)."""
@@ -82,7 +80,7 @@ class SchemaTracking(FastRecords):
 
     def fit(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Type the schema from the first page if needed, then apply the drift policy."""
-        if self.awaits_first_page:
+        if self.awaits_first_page and records:
             self._inferred = True
             self.replace_schema(inferred_schema(self.resource, records))
         if self._guard is None:
@@ -91,18 +89,16 @@ class SchemaTracking(FastRecords):
                 copy.deepcopy(self.effective_schema),
                 self.resource.drift,
                 self.replace_schema,
-                _widen,
+                lambda schema, record: finished(self.resource, widen(schema, record)),
             )
         self.mark_extracted()
         apply = self._guard.apply
         return [apply(record) for record in records]
 
     def schema_settled(self) -> None:
-        """After a stream's last page: a stream without records still gets its SCHEMA."""
-        if self.awaits_first_page:
-            self._inferred = True
-            if self.selected:
-                self._write_schema_message()
+        """After a request sequence without records: SCHEMA anyway (typed later from data)."""
+        if self.awaits_first_page and self.selected:
+            self._emit_schema()
 
     def sample_schema(self, contexts: list[Context | None]) -> list[dict[str, Any]]:
         """At discovery: type the schema from the first pages; return the sampled records.

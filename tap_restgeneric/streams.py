@@ -23,6 +23,7 @@ from tap_restgeneric.family import (
 )
 from tap_restgeneric.paginators import PAGINATORS, Page, PaginationError, Paginator, Stop
 from tap_restgeneric.placeholders import render, render_text
+from tap_restgeneric.prefetch import Prefetcher, request_key
 from tap_restgeneric.redaction import REDACT
 from tap_restgeneric.requester import Requester, StreamHooks
 from tap_restgeneric.schemas import schema_for
@@ -177,13 +178,7 @@ class RestGenericStream(SchemaTracking):
         commit: bool = True,
     ) -> Iterable[list[dict[str, Any]]]:
         """One request sequence, page by page (kept records of each) until the paginator stops."""
-        try:
-            self._values = placeholder_values(self.resource, context)
-        except MissingParentField as exc:
-            raise StreamRequestError(f"stream {self.name!r}: {exc}") from None
-        self._values.update(run.values(window) if run and window else {})
-        self._extra_params = run.params(window) if run and window else {}
-        include = included_fields(self.resource, context)
+        include = self._start_sequence(context, run, window)
         sorted_commit = bool(run and run.spec.row_order == "asc" and run.spec.window is None)
         sorted_commit &= self.replication_method == REPLICATION_INCREMENTAL
         sorted_commit &= run is not self._shared_run and commit
@@ -192,62 +187,111 @@ class RestGenericStream(SchemaTracking):
         seen: set[tuple[Any, ...]] = set()
         last_content: bytes | None = None
         number = 0
-        while True:
-            number += 1
-            request = self.get_http_request(page=PageContext(context, token))
-            paginator.apply(request, token)
-            prepared = self.prepare(request)
-            fingerprint = (prepared.method, prepared.url, prepared.body)
-            if fingerprint in seen:
-                url = REDACT(prepared.url or "")
-                self._warn_stop(number - 1, f"the next request ({url}) repeats an earlier one")
-                return
-            seen.add(fingerprint)
-            fetched = self.requester.fetch(prepared)
-            if fetched is None:
-                return
-            if fetched.response.content == last_content:
-                self._warn_stop(number - 1, f"page {number} is identical to it")
-                return
-            last_content = fetched.response.content
-            page = Page(
-                request, fetched.response, fetched.body, self.selector.select(fetched.body), number
-            )
-            kept = page.records
-            if run is not None and window is not None:
-                kept = self._admitted(run, window, page.records)
-            if include:
-                for record in kept:
-                    record.update(include)
-            yield kept
-            if max_pages is not None and number >= max_pages:
-                return
-            if run is not None and window is not None:
-                if sorted_commit:
-                    self._commit(context, run)
-                if run.past_range(page.records, window):
-                    return
-            try:
-                token = paginator.advance(page, token)
-            except PaginationError as exc:
-                raise StreamRequestError(f"{self.requester.describe(prepared)}: {exc}") from None
-            if isinstance(token, Stop):
-                self.logger.debug(
-                    "Stream %r: pagination stopped after %d pages: %s",
-                    self.name,
-                    number,
-                    token.reason,
-                )
-                return
-
-    def _admitted(
-        self, run: IncrementalRun, window: Window, records: list[dict[str, Any]]
-    ) -> list[dict[str, Any]]:
-        keys = run.spec.primary_key or ()
+        prefetch = Prefetcher(self.requester, self.api.max_concurrency, self._new_session)
+        previous_size = -1
         try:
-            kept = [record for record in records if run.admit(record, window, keys)]
-        except IncrementalError as exc:
+            while True:
+                number += 1
+                request, prepared = self._request_for(context, paginator, token)
+                fingerprint = request_key(prepared)
+                if fingerprint in seen:
+                    url = REDACT(prepared.url or "")
+                    self._warn_stop(number - 1, f"the next request ({url}) repeats an earlier one")
+                    return
+                seen.add(fingerprint)
+                fetched = prefetch.fetch(prepared)
+                if fetched is None:
+                    return
+                if fetched.response.content == last_content:
+                    self._warn_stop(number - 1, f"page {number} is identical to it")
+                    return
+                last_content = fetched.response.content
+                records = self.selector.select(fetched.body)
+                page = Page(request, fetched.response, fetched.body, records, number)
+                if len(records) == previous_size > 0:  # two full pages alike: fetch ahead
+                    prefetch.ahead(self._predicted(context, paginator, page, token, prefetch.width))
+                previous_size = len(records)
+                yield self._kept(run, window, records, include)
+                if max_pages is not None and number >= max_pages:
+                    return
+                if run is not None and window is not None:
+                    if sorted_commit:
+                        self._commit(context, run)
+                    if run.past_range(records, window):
+                        return
+                try:
+                    token = paginator.advance(page, token)
+                except PaginationError as exc:
+                    raise StreamRequestError(
+                        f"{self.requester.describe(prepared)}: {exc}"
+                    ) from None
+                if isinstance(token, Stop):
+                    self.logger.debug(
+                        "Stream %r: pagination stopped after %d pages: %s",
+                        self.name,
+                        number,
+                        token.reason,
+                    )
+                    return
+        finally:
+            prefetch.close()
+
+    def _start_sequence(
+        self, context: Context | None, run: IncrementalRun | None, window: Window | None
+    ) -> dict[str, Any]:
+        """Set the placeholder values and params of a sequence; return its included fields."""
+        try:
+            self._values = placeholder_values(self.resource, context)
+        except MissingParentField as exc:
             raise StreamRequestError(f"stream {self.name!r}: {exc}") from None
+        self._values.update(run.values(window) if run and window else {})
+        self._extra_params = run.params(window) if run and window else {}
+        return included_fields(self.resource, context)
+
+    def _request_for(
+        self, context: Context | None, paginator: Paginator, token: Any
+    ) -> tuple[HTTPRequest, requests.PreparedRequest]:
+        """The request for one page token, ready to send."""
+        request = self.get_http_request(page=PageContext(context, token))
+        paginator.apply(request, token)
+        return request, self.prepare(request)
+
+    def _predicted(
+        self, context: Context | None, paginator: Paginator, page: Page, token: Any, width: int
+    ) -> list[requests.PreparedRequest]:
+        """Requests for the next pages when their tokens are known without their responses."""
+        found = []
+        for ahead in range(1, width):
+            nxt = paginator.predict(page, token, ahead)
+            if nxt is None:
+                break
+            found.append(self._request_for(context, paginator, nxt)[1])
+        return found
+
+    def _new_session(self) -> requests.Session:
+        """A session for a worker thread, configured like the stream's own."""
+        session = requests.Session()
+        configure_session(session, self.api)
+        return session
+
+    def _kept(
+        self,
+        run: IncrementalRun | None,
+        window: Window | None,
+        records: list[dict[str, Any]],
+        include: dict[str, Any],
+    ) -> list[dict[str, Any]]:
+        """A page's records inside the incremental window, with the parent fields included."""
+        kept = records
+        if run is not None and window is not None:
+            keys = run.spec.primary_key or ()
+            try:
+                kept = [record for record in records if run.admit(record, window, keys)]
+            except IncrementalError as exc:
+                raise StreamRequestError(f"stream {self.name!r}: {exc}") from None
+        if include:
+            for record in kept:
+                record.update(include)
         return kept
 
     def _increment_stream_state(

@@ -89,6 +89,15 @@ class TapRestGeneric(Tap):
             description="At most this many records per stream are used to infer a schema.",
         ),
         th.Property(
+            "max_concurrency",
+            th.IntegerType,
+            default=1,
+            description=(
+                "Pages fetched at once per stream: page_number and offset pages are requested "
+                "ahead once two full pages came back alike (1: one at a time)."
+            ),
+        ),
+        th.Property(
             "ca_bundle",
             th.StringType,
             description="Path to a CA bundle for TLS verification (verification is always on).",
@@ -133,15 +142,23 @@ class TapRestGeneric(Tap):
     def infer_schemas(self) -> None:
         """Sample each stream without a declared schema (parents first) and type it."""
         samples: dict[str, list[dict[str, Any]]] = {}
-        for stream in self.streams.values():
+        streams = {name: self.streams[name] for name in self.api.stream_names.values()}
+        for resource in self.api.resources:  # parents first
+            stream = streams[resource.stream_name]
             assert isinstance(stream, RestGenericStream)
             contexts: list[Any] = [None]
-            parent = stream.resource.parent
-            if parent is not None:
-                parent_stream = self.streams[self.api.stream_names[parent]]
-                assert isinstance(parent_stream, RestGenericStream)
-                contexts = [parent_stream.child_context(r) for r in samples.get(parent, [])[:5]]
-            samples[stream.resource.name] = stream.sample_schema(contexts)
+            if resource.parent is not None:
+                parent = streams[self.api.stream_names[resource.parent]]
+                assert isinstance(parent, RestGenericStream)
+                contexts = [parent.child_context(r) for r in samples.get(resource.parent, [])[:5]]
+                if not contexts and not resource.schema_complete:
+                    self.logger.warning(
+                        "Stream %r: could not sample records to infer a schema (its parent %r "
+                        "gave none); using a permissive schema",
+                        stream.name,
+                        resource.parent,
+                    )
+            samples[resource.name] = stream.sample_schema(contexts)
 
     def authenticator_for(self, spec: ComponentSpec | None) -> APIAuthenticatorBase:
         """The run-wide authenticator for an auth spec (one per distinct spec, so one token)."""

@@ -96,6 +96,13 @@ class Paginator(ABC):
     def apply(self, request: HTTPRequest, token: Any) -> None:  # noqa: B027
         """Write the token (and any fixed paging parameters) into the request."""
 
+    def predict(self, page: Page, token: Any, ahead: int) -> Any:
+        """The token ``ahead`` pages after ``token``, if it can be known before (None: it cannot).
+
+        Only styles whose tokens do not depend on the response can be fetched ahead.
+        """
+        return None
+
     @abstractmethod
     def next_token(self, page: Page, token: Any) -> Any:
         """Return the token of the next page, or a ``Stop``."""

@@ -107,6 +107,18 @@ class RangePaginator(Paginator):
     def end(self, total: int) -> int:
         """The first value past the end, given the response's total."""
 
+    def predict(self, page: Page, token: Any, ahead: int) -> Any:
+        """Tokens ahead are known from a non-empty page (offsets: a page of exactly ``limit``)."""
+        if not self.predictable(page):
+            return None
+        nxt = token + self.step(page) * ahead
+        maximum = self.options.get(self.maximum_key)
+        return nxt if maximum is None or nxt < maximum else None
+
+    def predictable(self, page: Page) -> bool:
+        """Whether the next tokens follow from this page alone."""
+        return bool(page.records)
+
     def next_token(self, page: Page, token: Any) -> Any:
         """dlt's range rule: empty page, total, maximum, then has_more; short pages continue."""
         if self.options["stop_after_empty_page"] and not page.records:
@@ -192,6 +204,10 @@ class OffsetPaginator(RangePaginator):
     def step(self, page: Page) -> int:
         """The number of records received (a server may cap the page below ``limit``)."""
         return len(page.records) or int(self.options["limit"])
+
+    def predictable(self, page: Page) -> bool:
+        """Offsets ahead are known only while the server returns exactly ``limit`` records."""
+        return len(page.records) == int(self.options["limit"])
 
     def end(self, total: int) -> int:
         """``total`` counts records."""

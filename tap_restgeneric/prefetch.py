@@ -1,0 +1,74 @@
+"""Fetching pages ahead on worker threads while the page loop still consumes them in order."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import requests
+
+from tap_restgeneric.requester import Fetched, Requester
+
+Key = tuple[Any, ...]
+
+
+def request_key(request: requests.PreparedRequest) -> Key:
+    """What makes two requests the same: method, URL with query, body."""
+    return (request.method, request.url, request.body)
+
+
+class Prefetcher:
+    """Keeps predicted requests in flight (up to ``width`` - 1); asked-for ones are awaited."""
+
+    def __init__(
+        self, requester: Requester, width: int, new_session: Callable[[], requests.Session]
+    ) -> None:
+        self.requester = requester
+        self.width = max(1, width)
+        self._new_session = new_session
+        self._local = threading.local()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: dict[Key, Future[Fetched | None]] = {}
+        self._throttled_at = requester.limiter.throttled_seconds
+        self.prefetched = 0
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = self._new_session()
+        return session
+
+    def _fetch_in_worker(self, request: requests.PreparedRequest) -> Fetched | None:
+        return self.requester.fetch(request, session=self._session())
+
+    def fetch(self, request: requests.PreparedRequest) -> Fetched | None:
+        """The response to ``request``: from a prefetch when one was started, else sent now."""
+        future = self._pending.pop(request_key(request), None)
+        if future is not None:
+            return future.result()
+        return self.requester.fetch(request)
+
+    def ahead(self, requests_ahead: list[requests.PreparedRequest]) -> None:
+        """Start the given (predicted, in order) requests that are not yet in flight."""
+        if self.requester.limiter.throttled_seconds > self._throttled_at:
+            self.width = 1  # the API pushed back: no more speculation for this sequence
+        if self.width <= 1:
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.width - 1)
+        for request in requests_ahead[: self.width - 1]:
+            key = request_key(request)
+            if key not in self._pending and len(self._pending) < self.width - 1:
+                self._pending[key] = self._pool.submit(self._fetch_in_worker, request)
+                self.prefetched += 1
+
+    def close(self) -> None:
+        """Drop what was fetched beyond the end (the responses are discarded)."""
+        for future in self._pending.values():
+            future.cancel()
+        self._pending.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
