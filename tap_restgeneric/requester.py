@@ -123,14 +123,21 @@ class Requester:
         """``stream 'x': GET <redacted url>``."""
         return f"stream {self.stream_name!r}: {request.method} {REDACT(request.url or '')}"
 
-    def fetch(self, request: requests.PreparedRequest) -> Fetched | None:
-        """Send with retries; return the parsed page, or None when a response action ignores it."""
+    def fetch(
+        self, request: requests.PreparedRequest, session: requests.Session | None = None
+    ) -> Fetched | None:
+        """Send with retries; return the parsed page, or None when a response action ignores it.
+
+        ``session`` lets a worker thread send with its own connection pool.
+        """
         waits = _waits(self.retry)
         attempt = 0
         reauthenticated = False
         while True:
             try:
-                return self._attempt(request, may_reauthenticate=not reauthenticated)
+                return self._attempt(
+                    request, session or self.session, may_reauthenticate=not reauthenticated
+                )
             except _Reauthenticated as fresh:
                 request, reauthenticated = fresh.request, True
                 continue
@@ -155,27 +162,33 @@ class Requester:
                 )
                 sleep(wait)
 
-    def _send(self, request: requests.PreparedRequest) -> requests.Response:
+    def _send(
+        self, request: requests.PreparedRequest, session: requests.Session
+    ) -> requests.Response:
         """Send, following redirects here so that credentials never follow to another host."""
         pause = 0.0 if self._waited_for_host else self.limiter.delay(request.url or "")
         self._waited_for_host = False
         if pause > 0:
             sleep(pause)
-        response = self.session.send(request, timeout=self.timeout, allow_redirects=False)
+        response = session.send(request, timeout=self.timeout, allow_redirects=False)
         for _ in range(MAX_REDIRECTS):
             if not response.is_redirect or self.hooks is None:
                 return response
             target = urljoin(response.url, response.headers["location"])
             request = self.hooks.follow(request, target, response.status_code)
-            response = self.session.send(request, timeout=self.timeout, allow_redirects=False)
+            response = session.send(request, timeout=self.timeout, allow_redirects=False)
         msg = f"{self.describe(request)} failed: more than {MAX_REDIRECTS} redirects"
         raise StreamRequestError(msg)
 
     def _attempt(
-        self, request: requests.PreparedRequest, *, may_reauthenticate: bool
+        self,
+        request: requests.PreparedRequest,
+        session: requests.Session,
+        *,
+        may_reauthenticate: bool,
     ) -> Fetched | None:
         try:
-            response = self._send(request)
+            response = self._send(request, session)
         except TRANSIENT_ERRORS as exc:
             raise _Retry(f"{type(exc).__name__} ({REDACT(str(exc))[:200]})") from None
         status = response.status_code
