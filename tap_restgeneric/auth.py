@@ -12,6 +12,7 @@ from urllib.parse import unquote_plus, urlencode, urlsplit, urlunsplit
 import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
 
+from tap_restgeneric import requester
 from tap_restgeneric.errors import StreamRequestError
 from tap_restgeneric.fields import REQUIRED, Field
 from tap_restgeneric.redaction import REDACT, excerpt
@@ -112,6 +113,7 @@ class OAuth2ClientCredentials(Authenticator):
         "access_token": Field("string"),
     }
     refresh_margin: ClassVar[float] = 5.0
+    token_retries: ClassVar[int] = 3
 
     def __init__(self, options: Mapping[str, Any], timeout: float = 60.0) -> None:
         super().__init__(options, timeout)
@@ -134,7 +136,7 @@ class OAuth2ClientCredentials(Authenticator):
         }
         url = self.options["access_token_url"]
         try:
-            response = requests.post(url, data=form, timeout=self.timeout)
+            response = self._post(url, form)
         except requests.RequestException as exc:
             msg = f"OAuth2 token request to {REDACT(url)} failed: {type(exc).__name__}"
             raise StreamRequestError(msg) from None
@@ -161,6 +163,23 @@ class OAuth2ClientCredentials(Authenticator):
         self._token = token
         self._expires_at = time.monotonic() + lifetime
         self.fetch_count += 1
+
+    def _post(self, url: str, form: dict[str, Any]) -> requests.Response:
+        """POST the token request; connection errors, timeouts, 429 and 5xx are retried."""
+        for attempt in range(self.token_retries + 1):
+            last = attempt == self.token_retries
+            wait: float | None = None
+            try:
+                response = requests.post(url, data=form, timeout=self.timeout)
+            except (requests.ConnectionError, requests.Timeout):
+                if last:
+                    raise
+            else:
+                if last or (response.status_code != 429 and response.status_code < 500):
+                    return response
+                wait = requester.retry_after(response, 30.0)
+            requester.sleep(0.5 * 2**attempt if wait is None else wait)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         """Fetch or refresh the token if needed, then send it as a Bearer header."""

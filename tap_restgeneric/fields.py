@@ -86,6 +86,13 @@ def check_value(value: object, field: Field, path: Path, errors: ConfigErrors) -
     if field.choices is not None and value not in field.choices:
         errors.unknown_name(path, "value", value, field.choices)
         return False
+    # Every numeric option is a count, size, page, delay or status code: none may be negative.
+    numbers = value if isinstance(value, list) else [value]
+    if field.kind in ("integer", "number", "integer list") and any(
+        isinstance(n, int | float) and n < 0 for n in numbers
+    ):
+        errors.add(path, f"negative value {value!r}", f"{label} (0 or more)")
+        return False
     return True
 
 

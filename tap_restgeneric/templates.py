@@ -9,6 +9,9 @@ from typing import Any
 import simpleeval
 
 TEMPLATE_NAMES = ("response", "headers", "records", "page")
+_BLOCKED_ATTRIBUTES = frozenset(simpleeval.DISALLOW_METHODS)
+"""Methods simpleeval refuses only when called (``'{0.__class__}'.format(x)``): refused up front."""
+_BLOCKED_PREFIXES = ("_", *simpleeval.DISALLOW_PREFIXES)
 _FUNCTIONS = {"len": len, "int": int, "str": str, "bool": bool, "float": float}
 
 
@@ -30,7 +33,9 @@ def _check_tree(tree: ast.AST) -> None:
             names = ", ".join(TEMPLATE_NAMES)
             msg = f"unknown name {node.id!r} (the template may use {names})"
             raise TemplateError(msg)
-        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+        if isinstance(node, ast.Attribute) and (
+            node.attr.startswith(_BLOCKED_PREFIXES) or node.attr in _BLOCKED_ATTRIBUTES
+        ):
             msg = f"attribute {node.attr!r} is not allowed"
             raise TemplateError(msg)
         if isinstance(node, ast.Lambda | ast.NamedExpr | ast.comprehension):
@@ -51,6 +56,9 @@ class Template:
             tree = ast.parse(source, mode="eval")
         except SyntaxError as exc:
             msg = f"template does not parse: {exc.msg}"
+            raise TemplateError(msg) from None
+        except (MemoryError, RecursionError, ValueError):  # nested too deeply, NUL bytes
+            msg = "template does not parse: it is nested too deeply or holds invalid characters"
             raise TemplateError(msg) from None
         _check_tree(tree)
         self._tree = tree
