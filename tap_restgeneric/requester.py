@@ -117,6 +117,7 @@ class Requester:
         self.limiter = limiter or HostLimiter()
         self.hooks = hooks
         self.retries = 0
+        self.throttled = 0.0
         self._waited_for_host = False
 
     def describe(self, request: requests.PreparedRequest) -> str:
@@ -152,6 +153,7 @@ class Requester:
                     self.limiter.hold(request.url or "", wait)
                     self._waited_for_host = True
                 self.retries += 1
+                self.throttled += wait if problem.throttled else 0.0
                 logger.warning(
                     "%s: %s; retry %d/%d in %.1f s",
                     self.describe(request),
@@ -169,6 +171,7 @@ class Requester:
         pause = 0.0 if self._waited_for_host else self.limiter.delay(request.url or "")
         self._waited_for_host = False
         if pause > 0:
+            self.throttled += pause
             sleep(pause)
         response = session.send(request, timeout=self.timeout, allow_redirects=False)
         for _ in range(MAX_REDIRECTS):

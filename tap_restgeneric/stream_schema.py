@@ -33,6 +33,7 @@ class SchemaTracking(FastRecords):
     requester: Requester
     _written_schema: dict[str, Any] | None = None
     _inferred: bool = False
+    schema_changes: int = 0
     _guard: DriftGuard | None = None
 
     if TYPE_CHECKING:
@@ -60,6 +61,7 @@ class SchemaTracking(FastRecords):
     def _emit_schema(self) -> None:
         if self.schema != self._written_schema:
             super()._write_schema_message()
+            self.schema_changes += self._written_schema is not None
             self._written_schema = copy.deepcopy(self.schema)
 
     def adopt_schema(self, schema: dict[str, Any]) -> None:

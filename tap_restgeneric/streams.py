@@ -30,6 +30,7 @@ from tap_restgeneric.schemas import schema_for
 from tap_restgeneric.selectors import RecordSelector
 from tap_restgeneric.spec import ResourceSpec, RestApiSpec
 from tap_restgeneric.stream_schema import SchemaTracking
+from tap_restgeneric.summary import StreamStats
 from tap_restgeneric.urls import join_url
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ class RestGenericStream(SchemaTracking):
         self._extra_params: dict[str, Any] = {}
         self._run: IncrementalRun | None = None
         self._shared_run: IncrementalRun | None = None
+        self.stats = StreamStats(self.name)
         self.child_context = ChildContext(self.resource.name, self.children_fields)
 
     @property
@@ -162,11 +164,17 @@ class RestGenericStream(SchemaTracking):
             self._run = None
 
     def finalize_state_progress_markers(self, state: dict[str, Any] | None = None) -> None:
-        """A bookmark shared by all parents is stored only once every parent is done."""
+        """At a stream's end: store a bookmark shared by all parents; log the stream's summary."""
         run, self._shared_run = self._shared_run, None
         if run is not None and self.replication_method == REPLICATION_INCREMENTAL:
             self._commit(None, run)
         super().finalize_state_progress_markers(state)
+        if self.stats.pages:
+            self.stats.retries = self.requester.retries
+            self.stats.throttled = self.requester.throttled
+            self.stats.schema_changes = self.schema_changes
+            self.stats.bookmark = self.stream_state.get("replication_key_value")
+            self.logger.info("%s", self.stats.line())
 
     def _pages(
         self,
@@ -207,6 +215,7 @@ class RestGenericStream(SchemaTracking):
                     return
                 last_content = fetched.response.content
                 records = self.selector.select(fetched.body)
+                self.stats.page(len(records))
                 page = Page(request, fetched.response, fetched.body, records, number)
                 if len(records) == previous_size > 0:  # two full pages alike: fetch ahead
                     prefetch.ahead(self._predicted(context, paginator, page, token, prefetch.width))
