@@ -25,6 +25,8 @@ class Authenticator(APIAuthenticatorBase):
     """Base: built from checked options; adds headers or query params to each request."""
 
     fields: ClassVar[dict[str, Field]] = {}
+    verify: bool | str = True
+    """TLS verification for requests the authenticator makes itself (a CA bundle path)."""
 
     def __init__(self, options: Mapping[str, Any], timeout: float = 60.0) -> None:
         super().__init__()
@@ -122,10 +124,16 @@ class OAuth2ClientCredentials(Authenticator):
         self._expires_at = time.monotonic() + options["default_token_expiration"]
         self.fetch_count = 0
 
-    def invalidate(self) -> None:
-        """Forget the token so the next request fetches a new one (after a 401)."""
+    def invalidate(self, rejected: str | None = None) -> None:
+        """Forget the token so the next request fetches a new one (after a 401).
+
+        ``rejected`` is the Authorization header the server refused: when another request
+        (a worker thread) has already replaced that token, the new one is kept, so one expiry
+        costs one token request however many requests were in flight.
+        """
         with self._lock:
-            self._token = None
+            if rejected is None or rejected == f"Bearer {self._token}":
+                self._token = None
 
     def _fetch(self) -> None:
         form = {
@@ -170,7 +178,7 @@ class OAuth2ClientCredentials(Authenticator):
             last = attempt == self.token_retries
             wait: float | None = None
             try:
-                response = requests.post(url, data=form, timeout=self.timeout)
+                response = requests.post(url, data=form, timeout=self.timeout, verify=self.verify)
             except (requests.ConnectionError, requests.Timeout):
                 if last:
                     raise

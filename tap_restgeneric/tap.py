@@ -167,7 +167,9 @@ class TapRestGeneric(Tap):
         key = json.dumps([spec.type, spec.options], sort_keys=True, default=str)
         cache: dict[str, APIAuthenticatorBase] = self.__dict__.setdefault("_authenticators", {})
         if key not in cache:
-            cache[key] = AUTHS[spec.type](spec.options, self.api.request_timeout)
+            auth = AUTHS[spec.type](spec.options, self.api.request_timeout)
+            auth.verify = self.api.ca_bundle or True
+            cache[key] = auth
         return cache[key]
 
     @classmethod

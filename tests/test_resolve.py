@@ -96,7 +96,8 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
     "unknown setting": (
         config(resource=[]),
         "unknown setting 'resource' (did you mean 'resources'?); expected one of 'ca_bundle', "
-        "'client', 'request_timeout', 'resource_defaults', 'resources', 'schema_drift', "
+        "'client', 'max_concurrency', 'request_timeout', 'resource_defaults', 'resources', "
+        "'schema_drift', "
         "'schema_sample_pages', 'schema_sample_records', 'secrets', 'start_date' "
         "at config['resource']",
     ),
@@ -381,8 +382,9 @@ def test_every_error_at_once() -> None:
     }
     assert errors_of(raw) == [
         "unknown setting 'resourse_defaults' (did you mean 'resource_defaults'?); expected one "
-        "of 'ca_bundle', 'client', 'request_timeout', 'resource_defaults', 'resources', "
-        "'schema_drift', 'schema_sample_pages', 'schema_sample_records', 'secrets', 'start_date' "
+        "of 'ca_bundle', 'client', 'max_concurrency', 'request_timeout', 'resource_defaults', "
+        "'resources', 'schema_drift', 'schema_sample_pages', 'schema_sample_records', 'secrets', "
+        "'start_date' "
         "at config['resourse_defaults']",
         "secret 'rg_missing' is not set; expected it in config['secrets']['rg_missing'] or the "
         "environment variable RG_MISSING "

@@ -13,7 +13,7 @@ from singer_sdk.streams.rest import HTTPRequest
 from tap_restgeneric.errors import ConfigErrors, Path
 from tap_restgeneric.fields import Field, check_options
 from tap_restgeneric.registry import Registry
-from tap_restgeneric.selectors import compile_path, first_value
+from tap_restgeneric.selectors import check_jsonpath, compile_path, first_value
 from tap_restgeneric.templates import Template, TemplateError
 
 PAGINATORS: Registry[type[Paginator]] = Registry("paginator")
@@ -55,6 +55,7 @@ def set_body_path(request: HTTPRequest, dotted: str, value: Any) -> None:
 
 
 STOP_CONDITION = {"stop_condition": Field("string")}
+JSONPATH_OPTIONS = ("cursor_path", "has_more_path", "total_path", "next_url_path")
 
 
 class Paginator(ABC):
@@ -81,6 +82,11 @@ class Paginator(ABC):
         cls, options: dict[str, Any], raw: Mapping[str, Any], path: Path, errors: ConfigErrors
     ) -> None:
         """Check options across keys and compile them in place (templates, aliases)."""
+        for key in JSONPATH_OPTIONS:
+            value = options.get(key)
+            if isinstance(value, str) and (problem := check_jsonpath(value)):
+                errors.add((*path, key), f"invalid JSONPath {value!r}: {problem}", "a JSONPath")
+                options[key] = None
         text = options.get("stop_condition")
         if isinstance(text, str):
             try:
