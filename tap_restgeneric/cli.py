@@ -69,9 +69,24 @@ def read_config_files(
     return config, "ENV" in paths
 
 
+class _DropSdkFailureEcho(logging.Filter):
+    """The SDK logs "An unhandled error occurred while syncing" before the tap's own line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("An unhandled error occurred while syncing")
+
+
+def one_line_failures() -> None:
+    """Keep a failed run to the tap's single error line (the SDK's echo is dropped)."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, _DropSdkFailureEcho) for f in handler.filters):
+            handler.addFilter(_DropSdkFailureEcho())
+
+
 @contextmanager
 def clean_failures(logger: logging.Logger) -> Iterator[None]:
     """Turn config errors and failed requests into error lines and exit status 1."""
+    one_line_failures()
     try:
         yield
     except ConfigValidationError as exc:

@@ -89,5 +89,5 @@ class Credentials:
         invalidate = getattr(self.authenticator, "invalidate", None)
         if invalidate is None or origin(request.url or "") not in self.trusted:
             return None
-        invalidate()
+        invalidate(request.headers.get("Authorization"))
         return self.authenticator(request.copy())

@@ -260,7 +260,11 @@ class Requester:
                     )
                 ) from None
             if "truncated" in str(exc):
-                raise _Retry(f"truncated JSON body ({len(content)} bytes)") from None
+                body = f": {excerpt(response.text, 120)}"
+                raise _Retry(
+                    f"status {response.status_code} but a truncated JSON body "
+                    f"({len(content)} bytes){body}"
+                ) from None
             raise StreamRequestError(
                 self._fatal(
                     request, response, f"status {response.status_code} but invalid JSON ({exc})"

@@ -205,7 +205,8 @@ def test_truncated_json_every_time_fails(waits: list[float]) -> None:
     message = failure(*[status(200, '{"data": [')] * 5)
     assert (
         message
-        == f"stream 'items': GET {URL} failed after 4 retries: truncated JSON body (10 bytes)"
+        == f"stream 'items': GET {URL} failed after 4 retries: status 200 but a truncated JSON "
+        'body (10 bytes): {"data": ['
     )
 
 
