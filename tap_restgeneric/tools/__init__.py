@@ -1,0 +1,1 @@
+"""User tools behind the ``restgeneric`` command: validate, preview, import-dlt."""

@@ -1,0 +1,39 @@
+"""The ``restgeneric`` command: subcommands to write and check tap-restgeneric configs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from tap_restgeneric.tools import importer, preview, validate
+from tap_restgeneric.tools.common import ToolError, err
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    main_parser = argparse.ArgumentParser(
+        prog="restgeneric",
+        description="Write and check tap-restgeneric configs (dlt's rest_api_source dialect).",
+    )
+    commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    validate.add_parser(commands)
+    preview.add_parser(commands)
+    importer.add_parser(commands)
+    return main_parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; return its exit status."""
+    args = parser().parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except ToolError as exc:
+        for line in exc.lines:
+            err(line)
+        return 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
