@@ -60,7 +60,11 @@ class ConfigErrors:
     def unknown_name(self, path: Path, kind: str, name: object, valid: Sequence[str]) -> None:
         """Record an unknown type or key name with the valid names and a suggestion."""
         hint = did_you_mean(str(name), valid) if isinstance(name, str) else ""
-        self.add(path, f"unknown {kind} {name!r}{hint}", one_of(valid) if valid else "no options for this type")
+        self.add(
+            path,
+            f"unknown {kind} {name!r}{hint}",
+            one_of(valid) if valid else "no options for this type",
+        )
 
     def __bool__(self) -> bool:
         return bool(self.lines)
