@@ -122,7 +122,6 @@ class OAuth2ClientCredentials(Authenticator):
         self._lock = threading.Lock()
         self._token: str | None = options.get("access_token")
         self._expires_at = time.monotonic() + options["default_token_expiration"]
-        self.fetch_count = 0
 
     def invalidate(self, rejected: str | None = None) -> None:
         """Forget the token so the next request fetches a new one (after a 401).
@@ -170,7 +169,6 @@ class OAuth2ClientCredentials(Authenticator):
             lifetime = float(self.options["default_token_expiration"])
         self._token = token
         self._expires_at = time.monotonic() + lifetime
-        self.fetch_count += 1
 
     def _post(self, url: str, form: dict[str, Any]) -> requests.Response:
         """POST the token request; connection errors, timeouts, 429 and 5xx are retried."""

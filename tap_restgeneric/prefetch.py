@@ -32,7 +32,6 @@ class Prefetcher:
         self._pool: ThreadPoolExecutor | None = None
         self._pending: dict[Key, Future[Fetched | None]] = {}
         self._throttled_at = requester.limiter.throttled_seconds
-        self.prefetched = 0
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
@@ -62,7 +61,6 @@ class Prefetcher:
             key = request_key(request)
             if key not in self._pending and len(self._pending) < self.width - 1:
                 self._pending[key] = self._pool.submit(self._fetch_in_worker, request)
-                self.prefetched += 1
 
     def close(self) -> None:
         """Drop what was fetched beyond the end (the responses are discarded)."""

@@ -54,11 +54,6 @@ class Redactor:
             self._values |= forms
             self._pattern = None
 
-    def add_basic(self, username: str, password: str) -> None:
-        """Register the base64 credentials an HTTP Basic header carries."""
-        token = base64.b64encode(f"{username}:{password}".encode()).decode()
-        self.add(token)
-
     def extend(self, values: Iterable[object]) -> None:
         """Register several secret values."""
         for value in values:
