@@ -90,23 +90,27 @@ def _int(query: Query, name: str, default: int, minimum: int) -> int:
     return value
 
 
-def _encode_cursor(tag: str, offset: int) -> str:
-    return base64.urlsafe_b64encode(f"{tag}:{offset}".encode()).decode().rstrip("=")
+def encode_cursor(tag: str, offset: int, sep: str = ":") -> str:
+    """An opaque cursor: base64 of ``<tag><sep><offset>``."""
+    return base64.urlsafe_b64encode(f"{tag}{sep}{offset}".encode()).decode().rstrip("=")
 
 
-def _decode_cursor(query: Query, name: str, tag: str) -> int:
-    raw = _last(query, name)
-    if raw == "":
-        return 0
+def decode_cursor(raw: str, tag: str, sep: str = ":") -> int:
+    """The offset in a cursor made by ``encode_cursor`` for ``tag``; anything else is a 400."""
     try:
         text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
-        prefix, _, number = text.partition(":")
+        prefix, _, number = text.rpartition(sep)
         offset = int(number)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise BadRequest(f"invalid cursor: {raw!r}") from None
     if prefix != tag or offset < 0:
         raise BadRequest(f"invalid cursor: {raw!r}")
     return offset
+
+
+def _cursor_param(query: Query, name: str, tag: str) -> int:
+    raw = _last(query, name)
+    return decode_cursor(raw, tag) if raw else 0
 
 
 def _epoch_seconds(text: str) -> datetime:
@@ -171,13 +175,13 @@ def _s000_paged(name: str, srv: DemoServer, q: Query) -> Response:
 
 def _s001_cursor(name: str, key: str, srv: DemoServer, q: Query) -> Response:
     limit = min(_int(q, "limit", 50, 1), 50)
-    offset = _decode_cursor(q, "next", "offset")
+    offset = _cursor_param(q, "next", "offset")
     if name == "s001_insightsreports" and srv.fire("s001_insightsreports_first"):
         return Response(503, {"error": "unavailable"})
     rows = srv.records(name)
     data = rows[offset : offset + limit]
     has_next = offset + len(data) < len(rows)
-    cursor = _encode_cursor("offset", offset + len(data)) if has_next else None
+    cursor = encode_cursor("offset", offset + len(data)) if has_next else None
     return Response(200, {key: data, "hasNext": has_next, "cursors": {"next": cursor}})
 
 
@@ -200,12 +204,12 @@ def _s003_cursor(name: str, incremental: bool, srv: DemoServer, q: Query) -> Res
         if order == "updated_at":
             rows = sorted(rows, key=_by_updated_at)
     limit = min(_int(q, "limit", 50, 1), 50)
-    offset = _decode_cursor(q, "cursor", name)
+    offset = _cursor_param(q, "cursor", name)
     if name == "s003_customers" and offset > 0 and srv.fire("s003_customers_page2"):
         return Response(429, {"error": "rate limited"}, {"Retry-After": "1"})
     data = rows[offset : offset + limit]
     end = offset + len(data)
-    cursor = _encode_cursor(name, end) if end < len(rows) else None
+    cursor = encode_cursor(name, end) if end < len(rows) else None
     return Response(200, {"data": data, "meta": {"next_cursor": cursor}})
 
 

@@ -7,8 +7,6 @@ return exactly what the routes serve.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -22,7 +20,7 @@ from tap_restgeneric.demo.data import (
     parse_instant,
     updated_at,
 )
-from tap_restgeneric.demo.routes import BadRequest, Query, Response
+from tap_restgeneric.demo.routes import BadRequest, Query, Response, decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
     from tap_restgeneric.demo.server import DemoServer
@@ -130,22 +128,6 @@ BodyRoute = Callable[["DemoServer", Query, Any], Response]
 _NO_ORDER = Response(404, {"error": "order not found"})
 
 
-def _encode(tag: str, offset: int) -> str:
-    return base64.urlsafe_b64encode(f"{tag}|{offset}".encode()).decode().rstrip("=")
-
-
-def _decode(raw: str, tag: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
-        prefix, _, number = text.rpartition("|")
-        offset = int(number)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise BadRequest(f"invalid cursor: {raw!r}") from None
-    if prefix != tag or offset < 0:
-        raise BadRequest(f"invalid cursor: {raw!r}")
-    return offset
-
-
 def _order_id(raw: str) -> int | None:
     return int(raw) if raw.isdigit() and raw.isascii() else None
 
@@ -175,9 +157,9 @@ def _items(params: tuple[str, ...], q: Query, _body: Any) -> Response:
         return _NO_ORDER
     raw = (q.get("cursor") or [""])[-1]
     tag = f"items:{order_id}"
-    offset = _decode(raw, tag) if raw else 0
+    offset = decode_cursor(raw, tag, "|") if raw else 0
     end = offset + SHOP_ITEMS_PER_PAGE
-    cursor = _encode(tag, end) if end < len(rows) else None
+    cursor = encode_cursor(tag, end, "|") if end < len(rows) else None
     return Response(200, {"items": rows[offset:end], "next_cursor": cursor})
 
 
@@ -212,9 +194,9 @@ def _events(params: tuple[str, ...], _q: Query, body: Any) -> Response:
         return Response(404, {"error": "item not found"})
     rows = shop_events(item_id, kinds)
     tag = f"events:{item_id}"
-    offset = _decode(after, tag) if after else 0
+    offset = decode_cursor(after, tag, "|") if after else 0
     end = offset + size
-    cursor = _encode(tag, end) if end < len(rows) else None
+    cursor = encode_cursor(tag, end, "|") if end < len(rows) else None
     return Response(200, {"results": rows[offset:end], "page": {"next": cursor}})
 
 
