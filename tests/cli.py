@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -130,3 +131,28 @@ def meltano_run(
 def jsonl_ids(path: Path) -> list[Any]:
     """The ``id`` of each line of a target-jsonl output file."""
     return [json.loads(line)["id"] for line in path.read_text().splitlines()]
+
+
+def kill_after_states(config: dict[str, Any], tmp_path: Path, states: int) -> Run:
+    """Start the tap unbuffered, SIGKILL it after ``states`` STATE messages; what it wrote."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    log = tmp_path / "killed.stderr"
+    with log.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-u", "-m", "tap_restgeneric.tap", "--config", str(path)],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            env=clean_env(),
+        )
+        assert proc.stdout is not None
+        lines, seen = [], 0
+        for line in proc.stdout:
+            lines.append(line)
+            seen += json.loads(line)["type"] == "STATE"
+            if seen >= states:
+                proc.send_signal(signal.SIGKILL)
+                break
+        proc.wait(timeout=30)
+    return parse_messages(Run(proc.returncode, "".join(lines), log.read_text()))

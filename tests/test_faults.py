@@ -15,15 +15,14 @@ import json
 import random
 import re
 import signal
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import cli
 import pytest
-from cli import Run, clean_env, parse_messages, run_tap
+from cli import Run, run_tap
 from faults import FaultServer, Request
 from reliability import FIGURES
 
@@ -629,29 +628,9 @@ def test_mixed_recoverable_faults_two_streams(servers: Start, tmp_path: Path) ->
 
 def kill_after_states(cfg: dict[str, Any], tmp_path: Path, states: int) -> Run:
     """Start the tap (``python -u``), SIGKILL it after ``states`` STATE messages."""
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(cfg))
-    log = tmp_path / "killed.stderr"
-    with log.open("w") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-u", "-m", "tap_restgeneric.tap", "--config", str(path)],
-            stdout=subprocess.PIPE,
-            stderr=err,
-            text=True,
-            env=clean_env(),
-        )
-        assert proc.stdout is not None
-        lines, seen = [], 0
-        for line in proc.stdout:
-            lines.append(line)
-            seen += json.loads(line)["type"] == "STATE"
-            if seen >= states:
-                proc.send_signal(signal.SIGKILL)
-                break
-        proc.wait(timeout=30)
-    stderr = log.read_text()
-    FIGURES.output("".join(lines), stderr, secrets=SECRETS)
-    return parse_messages(Run(proc.returncode, "".join(lines), stderr))
+    run = cli.kill_after_states(cfg, tmp_path, states)
+    FIGURES.output(run.stdout, run.stderr, secrets=SECRETS)
+    return run
 
 
 def test_sigkill_mid_run_then_resume_loses_nothing(servers: Start, tmp_path: Path) -> None:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import signal
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cli import Run, clean_env, example, jsonl_ids, meltano_run, parse_messages, run_tap
+from cli import Run, example, jsonl_ids, kill_after_states, meltano_run, run_tap
 
 from tap_restgeneric.demo import DemoServer
 from tap_restgeneric.demo.data import records
@@ -85,35 +82,12 @@ def test_seed_000_contacts_two_runs(demo: DemoServer, tmp_path: Path) -> None:
     assert second.ids("user") == ["usr_1"]  # full-table streams are unaffected
 
 
-def _kill_after_states(config: dict[str, Any], tmp_path: Path, states: int) -> Run:
-    """Start the tap, SIGKILL it once ``states`` STATE messages came out; return what it wrote."""
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(config))
-    proc = subprocess.Popen(
-        [sys.executable, "-u", "-m", "tap_restgeneric.tap", "--config", str(path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=clean_env(),
-    )
-    assert proc.stdout is not None
-    lines, seen = [], 0
-    for line in proc.stdout:
-        lines.append(line)
-        seen += json.loads(line)["type"] == "STATE"
-        if seen >= states:
-            proc.send_signal(signal.SIGKILL)
-            break
-    proc.wait(timeout=30)
-    return parse_messages(Run(proc.returncode, "".join(lines), ""))
-
-
 def test_sigkill_mid_run_then_resume_loses_nothing(tmp_path: Path) -> None:
     """row_order asc bookmarks per page: kill after page 2, resume from the last STATE."""
     with DemoServer(port=0, faults=False, page_delay=0.2) as server:
         config = example("seed_003_incremental", server.url)
         config["resources"] = [r for r in config["resources"] if r["name"] == "customers"]
-        killed = _kill_after_states(config, tmp_path, states=2)
+        killed = kill_after_states(config, tmp_path, states=2)
         assert killed.returncode == -signal.SIGKILL
         assert 0 < len(killed.ids("customers")) < 130
         resumed = run_tap(config, tmp_path, state=killed.states[-1])
