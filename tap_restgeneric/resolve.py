@@ -29,19 +29,17 @@ from tap_restgeneric.schemas import drift_policy, resource_schema
 from tap_restgeneric.secrets import resolve_secrets
 from tap_restgeneric.spec import ResourceSpec, RestApiSpec, RetrySpec
 
-OWN_SETTINGS = (
-    "client",
-    "resource_defaults",
-    "resources",
-    "secrets",
-    "start_date",
-    "request_timeout",
-    "schema_drift",
-    "schema_sample_pages",
-    "schema_sample_records",
-    "ca_bundle",
-    "max_concurrency",
-)
+SETTING_FIELDS = {
+    "start_date": Field("string"),
+    "request_timeout": Field("number", 60, nullable=False),
+    "schema_drift": Field("string", "evolve", False, POLICIES),
+    "schema_sample_pages": Field("integer", 1, nullable=False),
+    "schema_sample_records": Field("integer", 1000, nullable=False),
+    "ca_bundle": Field("string"),
+    "max_concurrency": Field("integer", 1, nullable=False),
+}
+OWN_SETTINGS = ("client", "resource_defaults", "resources", "secrets", *SETTING_FIELDS)
+"""Every top-level setting the tap itself reads (the SDK adds its built-ins)."""
 CLIENT_FIELDS = {
     "base_url": Field("string", None, nullable=False),
     "headers": Field("object", {}),
@@ -244,17 +242,6 @@ def client_defaults(
     if client.get("error_handler") is not None:
         retry = retry_policy(client["error_handler"], ("client", "error_handler"), errors)
     return ClientDefaults(paginator, auth, retry)
-
-
-SETTING_FIELDS = {
-    "start_date": Field("string"),
-    "request_timeout": Field("number", 60, nullable=False),
-    "schema_drift": Field("string", "evolve", False, POLICIES),
-    "schema_sample_pages": Field("integer", 1, nullable=False),
-    "schema_sample_records": Field("integer", 1000, nullable=False),
-    "ca_bundle": Field("string"),
-    "max_concurrency": Field("integer", 1, nullable=False),
-}
 
 
 def tap_settings(config: Mapping[str, Any], errors: ConfigErrors) -> dict[str, Any]:
