@@ -130,9 +130,11 @@ class RestGenericStream(SchemaTracking):
     def generate_child_contexts(
         self, record: dict[str, Any], context: Context | None
     ) -> Iterable[dict[str, Any] | None]:
-        """Hand children only the parent fields they use (nothing when there are no children)."""
-        if self.child_context:
-            yield self.child_context(record)
+        """Hand children only the parent fields they use (nothing when there are no children).
+
+        A plain function, not a generator: the SDK calls it for every record.
+        """
+        return (self.child_context(record),) if self.child_context else ()
 
     def request_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Fetch every window's pages; bookmark when safe (per page, per window, or at the end)."""
