@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from tap_restgeneric.page_check import PageCheck
+
 POLICIES = ("evolve", "freeze", "fail")
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
     "null": (type(None),),
@@ -122,8 +124,15 @@ class DriftGuard:
         self.on_schema = on_schema
         self.widen = widen
         self.checker = Checker(schema)
+        self.page_check = PageCheck(schema)
         self.changes = 0
         self._warned: set[str] = set()
+
+    def apply_page(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``apply`` to each record of a page, unless the whole page is seen to fit at once."""
+        if self.page_check.fits(records):
+            return records
+        return [self.apply(record) for record in records]
 
     def apply(self, record: dict[str, Any]) -> dict[str, Any]:
         """Return the record as it may be written (freeze drops fields), evolving the schema."""
@@ -142,6 +151,7 @@ class DriftGuard:
             return record
         self.schema = self.widen(self.schema, record)
         self.checker = Checker(self.schema)
+        self.page_check = PageCheck(self.schema)
         self.changes += 1
         logger.info("Stream %r: schema evolved for %s", self.stream, ", ".join(misfits))
         self.on_schema(self.schema)

@@ -94,8 +94,7 @@ class SchemaTracking(FastRecords):
                 lambda schema, record: finished(self.resource, widen(schema, record)),
             )
         self.mark_extracted()
-        apply = self._guard.apply
-        return [apply(record) for record in records]
+        return self._guard.apply_page(records)
 
     def schema_settled(self) -> None:
         """After a request sequence without records: SCHEMA anyway (typed later from data)."""

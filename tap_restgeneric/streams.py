@@ -136,12 +136,16 @@ class RestGenericStream(SchemaTracking):
         """
         return (self.child_context(record),) if self.child_context else ()
 
-    def request_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+    def has_children(self) -> bool:
+        """Whether records hand contexts to child streams."""
+        return bool(self.child_context)
+
+    def request_pages(self, context: Context | None) -> Iterable[list[dict[str, Any]]]:
         """Fetch every window's pages; bookmark when safe (per page, per window, or at the end)."""
         spec = self.resource.endpoint.incremental
         if spec is None:
             for records in self._pages(context, None, None):
-                yield from self.fit(records)
+                yield self.fit(records)
             self.schema_settled()
             return
         incremental = self.replication_method == REPLICATION_INCREMENTAL
@@ -156,7 +160,7 @@ class RestGenericStream(SchemaTracking):
         try:
             for window in run.windows():
                 for records in self._pages(context, run, window):
-                    yield from self.fit(records)
+                    yield self.fit(records)
                 if commit and spec.window is not None:
                     self._commit(context, run, window)
             if commit and spec.window is None:

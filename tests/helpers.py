@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import io
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,6 +18,7 @@ from tap_restgeneric.tap import TapRestGeneric
 
 BASE_URL = "https://api.example.com"
 Record = dict[str, Any]
+Message = dict[str, Any]
 ResourceConfig = str | dict[str, Any]
 
 
@@ -106,3 +110,41 @@ def record_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     waits: list[float] = []
     monkeypatch.setattr(requester, "sleep", waits.append)
     return waits
+
+
+def sync_tap(
+    tap: TapRestGeneric,
+    into: list[Message] | None = None,
+    output: Callable[[str], None] | None = None,
+) -> list[Message]:
+    """Run ``sync_all`` in-process; the Singer messages written (also on failure, via ``into``).
+
+    ``output`` receives the raw text written, also on failure.
+    """
+    messages = [] if into is None else into
+    written = io.BytesIO()
+    out = io.TextIOWrapper(written, encoding="utf-8")
+    try:
+        with contextlib.redirect_stdout(out):
+            tap.sync_all()
+    finally:
+        out.flush()
+        text = written.getvalue().decode()
+        messages.extend(json.loads(line) for line in text.splitlines() if line.strip())
+        if output is not None:
+            output(text)
+    return messages
+
+
+def sync(
+    cfg: dict[str, Any],
+    state: dict[str, Any] | None = None,
+    *,
+    catalog: dict[str, Any] | None = None,
+    into: list[Message] | None = None,
+) -> list[Message]:
+    """Build a tap from ``cfg`` (and state, catalog) and ``sync_tap`` it."""
+    tap = TapRestGeneric(
+        config=cfg, state=copy.deepcopy(state), catalog=catalog, parse_env_config=False
+    )
+    return sync_tap(tap, into)

@@ -7,16 +7,14 @@ and schemas written, the contexts the SDK hands each child, and the Singer STATE
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests_mock
-from helpers import BASE_URL, UnexpectedRequestError, resource
+from helpers import BASE_URL, UnexpectedRequestError, resource, sync
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_restgeneric import streams
@@ -69,29 +67,6 @@ def errors_of(cfg: dict[str, Any]) -> list[str]:
 def specs(cfg: dict[str, Any]) -> dict[str, ResourceSpec]:
     """The resolved resources of a valid config, by name, in resolved order."""
     return {spec.name: spec for spec in resolve_config(cfg).resources}
-
-
-def sync(
-    cfg: dict[str, Any],
-    state: dict[str, Any] | None = None,
-    *,
-    catalog: dict[str, Any] | None = None,
-    into: list[Message] | None = None,
-) -> list[Message]:
-    """Run ``sync_all`` in-process; return the Singer messages (also on failure, via ``into``)."""
-    messages = [] if into is None else into
-    buf = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
-    tap = TapRestGeneric(
-        config=cfg, state=copy.deepcopy(state), catalog=catalog, parse_env_config=False
-    )
-    try:
-        with contextlib.redirect_stdout(buf):
-            tap.sync_all()
-    finally:
-        buf.flush()
-        lines = buf.buffer.getvalue().splitlines()
-        messages.extend(json.loads(line) for line in lines if line.strip())
-    return messages
 
 
 def records(messages: list[Message], stream: str) -> list[Record]:
@@ -154,13 +129,13 @@ def serve_posts(mocker: requests_mock.Mocker, posts: list[Record] | None = None)
 def contexts(monkeypatch: pytest.MonkeyPatch) -> Seen:
     """(stream name, context) for every request sequence, as the SDK passes them."""
     seen: Seen = []
-    original = streams.RestGenericStream.request_records
+    original = streams.RestGenericStream.request_pages
 
-    def spy(self: streams.RestGenericStream, context: Any) -> Iterator[Record]:
+    def spy(self: streams.RestGenericStream, context: Any) -> Iterator[list[Record]]:
         seen.append((self.name, copy.deepcopy(context)))
         yield from original(self, context)
 
-    monkeypatch.setattr(streams.RestGenericStream, "request_records", spy)
+    monkeypatch.setattr(streams.RestGenericStream, "request_pages", spy)
     return seen
 
 

@@ -23,7 +23,7 @@ import pytest
 import requests
 import requests_mock
 from click.testing import CliRunner
-from helpers import BASE_URL, make_tap, page, record_sleeps, resource, serve
+from helpers import BASE_URL, make_tap, page, record_sleeps, resource, serve, sync_tap
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_restgeneric import inference
@@ -64,21 +64,6 @@ def serve_pages(mocker: Any, *pages: list[Record], url: str = URL) -> None:
         following = f"{url}?page={number + 1}" if number < len(pages) else None
         bodies.append(page({"data": copy.deepcopy(records), "next": following}))
     serve(mocker, url, *bodies)
-
-
-def sync(tap: TapRestGeneric, into: list[Message] | None = None) -> list[Message]:
-    """Run ``sync_all`` in-process; return the Singer messages (also on failure, via ``into``)."""
-    messages = [] if into is None else into
-    buf = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
-    try:
-        with contextlib.redirect_stdout(buf):
-            tap.sync_all()
-    finally:
-        buf.flush()
-        raw = buf.buffer
-        assert isinstance(raw, io.BytesIO)
-        messages.extend(json.loads(line) for line in raw.getvalue().splitlines() if line.strip())
-    return messages
 
 
 def discover(tap: TapRestGeneric) -> dict[str, Any]:
@@ -409,7 +394,7 @@ def test_guard_fail_names_the_stream_and_fields() -> None:
 def test_evolve_message_order() -> None:
     with requests_mock.Mocker() as m:
         serve_pages(m, PAGE_1, PAGE_2)
-        messages = sync(make_tap(items()))
+        messages = sync_tap(make_tap(items()))
     stream = singer(messages)
     assert [kind for kind, _ in stream] == [
         "SCHEMA",
@@ -433,7 +418,7 @@ def test_evolve_message_order() -> None:
 def test_evolved_schema_keeps_the_key_property_required() -> None:
     with requests_mock.Mocker() as m:
         serve_pages(m, PAGE_1, PAGE_2)
-        messages = sync(make_tap(items()))
+        messages = sync_tap(make_tap(items()))
     first, second = schemas(messages)
     assert first["required"] == ["id"]
     assert second.get("required") == ["id"]
@@ -443,14 +428,14 @@ def test_no_schema_repeated_while_unchanged() -> None:
     pages = [[{"id": n, "a": n}] for n in range(1, 5)]
     with requests_mock.Mocker() as m:
         serve_pages(m, *pages)
-        messages = sync(make_tap(items()))
+        messages = sync_tap(make_tap(items()))
     assert kinds(messages) == ["SCHEMA", "RECORD", "RECORD", "RECORD", "RECORD"]
 
 
 def test_no_schema_repeated_after_evolve_while_unchanged() -> None:
     with requests_mock.Mocker() as m:
         serve_pages(m, PAGE_1, PAGE_2, [{"id": 5, "a": "y", "b": False}], PAGE_1)
-        messages = sync(make_tap(items()))
+        messages = sync_tap(make_tap(items()))
     assert kinds(messages) == ["SCHEMA", "RECORD", "RECORD", "SCHEMA", *["RECORD"] * 5]
     assert assert_records_valid(messages) == 7
 
@@ -489,7 +474,7 @@ def test_child_stream_schema_written_once_across_parents() -> None:
     kids = [[{"id": 10 * n + k, "x": k} for k in (1, 2)] for n in (1, 2, 3)]
     with requests_mock.Mocker() as m:
         serve_family(m, kids)
-        messages = sync(family())
+        messages = sync_tap(family())
     assert kinds(messages, "kids") == ["SCHEMA", *["RECORD"] * 6]
     assert kinds(messages, "parents") == ["SCHEMA", *["RECORD"] * 3]
     assert types_of(schemas(messages, "kids")[0], "x") == ["integer"]
@@ -504,7 +489,7 @@ def test_child_stream_evolves_once_across_parents() -> None:
     ]
     with requests_mock.Mocker() as m:
         serve_family(m, kids)
-        messages = sync(family())
+        messages = sync_tap(family())
     assert kinds(messages, "kids") == ["SCHEMA", "RECORD", "SCHEMA", "RECORD", "RECORD", "RECORD"]
     assert records(messages, "kids") == [row for rows in kids for row in rows]
     assert assert_records_valid(messages) == 8
@@ -513,21 +498,21 @@ def test_child_stream_evolves_once_across_parents() -> None:
 def test_empty_first_page_does_not_settle_the_schema_freeze() -> None:
     with requests_mock.Mocker() as m:
         serve_family(m, [[], [{"id": 21, "x": 1}]])
-        messages = sync(family("freeze"))
+        messages = sync_tap(family("freeze"))
     assert records(messages, "kids") == [{"id": 21, "x": 1}]
 
 
 def test_empty_first_page_does_not_settle_the_schema_fail() -> None:
     with requests_mock.Mocker() as m:
         serve_family(m, [[], [{"id": 21, "x": 1}]])
-        messages = sync(family("fail"))
+        messages = sync_tap(family("fail"))
     assert records(messages, "kids") == [{"id": 21, "x": 1}]
 
 
 def test_evolve_array_item_change_validates() -> None:
     with requests_mock.Mocker() as m:
         serve_pages(m, [{"id": 1, "tags": ["a"]}], [{"id": 2, "tags": [1]}])
-        messages = sync(make_tap(items()))
+        messages = sync_tap(make_tap(items()))
     assert assert_records_valid(messages) == 2
 
 
@@ -538,7 +523,7 @@ def test_freeze_drops_new_and_mistyped_fields_once_warned(
     page_3: list[Record] = [{"id": 5, "a": "y", "b": False, "c": None}, {"id": 6, "a": 6}]
     with requests_mock.Mocker() as m:
         serve_pages(m, PAGE_1, PAGE_2, page_3)
-        messages = sync(make_tap(items(), schema_drift="freeze"))
+        messages = sync_tap(make_tap(items(), schema_drift="freeze"))
     assert kinds(messages) == ["SCHEMA", *["RECORD"] * 6]
     (only,) = schemas(messages)
     assert set(only["properties"]) == {"id", "a"}
@@ -566,7 +551,7 @@ def test_freeze_warns_once_per_stream_and_field(caplog: pytest.LogCaptureFixture
     ]
     with requests_mock.Mocker() as m:
         serve_family(m, kids)
-        messages = sync(family("freeze"))
+        messages = sync_tap(family("freeze"))
     assert records(messages, "kids") == [{"id": 11, "x": 1}, {"id": 21}, {"id": 31}]
     assert records(messages, "parents") == [{"id": 1}, {"id": 2}, {"id": 3}]
     warned = [WARNED.match(line) for line in drift_warnings(caplog)]
@@ -578,7 +563,7 @@ def test_fail_stops_with_a_clear_error() -> None:
     written: list[Message] = []
     with requests_mock.Mocker() as m, pytest.raises(SchemaDriftError) as info:
         serve_pages(m, PAGE_1, PAGE_2)
-        sync(make_tap(items(), schema_drift="fail"), into=written)
+        sync_tap(make_tap(items(), schema_drift="fail"), into=written)
     assert str(info.value) == f"stream 'items': {DRIFT_LINE}: a, b (schema_drift is 'fail')"
     assert kinds(written) == ["SCHEMA", "RECORD", "RECORD"]
     assert records(written) == PAGE_1
@@ -668,14 +653,14 @@ def test_resource_policy_overrides_the_setting_in_a_sync(
 ) -> None:
     with requests_mock.Mocker() as m:
         serve_pages(m, PAGE_1, PAGE_2)
-        messages = sync(make_tap(resource_with(**options), **settings))
+        messages = sync_tap(make_tap(resource_with(**options), **settings))
     expect_policy(messages, policy)
 
 
 def test_schema_contract_freeze_fails_in_a_sync() -> None:
     with requests_mock.Mocker() as m, pytest.raises(SchemaDriftError, match="'items'"):
         serve_pages(m, PAGE_1, PAGE_2)
-        sync(make_tap(resource_with(schema_contract="freeze")))
+        sync_tap(make_tap(resource_with(schema_contract="freeze")))
 
 
 CONTRACT_ERROR = (
@@ -736,7 +721,7 @@ def sync_with(catalog: dict[str, Any], policy: str) -> list[Message]:
     )
     with requests_mock.Mocker() as m:
         serve_pages(m, PAGE_1, PAGE_2)
-        return sync(tap)
+        return sync_tap(tap)
 
 
 def test_discovery_samples_the_first_page_only() -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import io
 import json
 import random
 import re
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import cli
+import helpers
 import pytest
 from cli import Run, run_tap
 from faults import FaultServer, Request
@@ -236,19 +236,8 @@ def resumed_loses_nothing(
 
 def sync(cfg: dict[str, Any], state: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Run ``sync_all`` in-process; return the Singer messages written (also when it fails)."""
-    written = io.BytesIO()
-    out = io.TextIOWrapper(written, encoding="utf-8")
     tap = TapRestGeneric(config=cfg, state=copy.deepcopy(state), parse_env_config=False)
-    messages: list[dict[str, Any]] = []
-    try:
-        with contextlib.redirect_stdout(out):
-            tap.sync_all()
-    finally:
-        out.flush()
-        text = written.getvalue().decode()
-        messages.extend(json.loads(line) for line in text.splitlines() if line.strip())
-        FIGURES.output(text, secrets=SECRETS)
-    return messages
+    return helpers.sync_tap(tap, output=lambda text: FIGURES.output(text, secrets=SECRETS))
 
 
 def ids_of(messages: list[dict[str, Any]], stream: str) -> list[Any]:

@@ -6,10 +6,6 @@ exact bookmark the Singer state holds afterwards.
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import io
-import json
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -18,7 +14,15 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 import requests_mock
-from helpers import BASE_URL, UnexpectedRequestError, ids, make_tap, params, resource
+from helpers import (
+    BASE_URL,
+    UnexpectedRequestError,
+    ids,
+    make_tap,
+    params,
+    resource,
+    sync,
+)
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_restgeneric import streams
@@ -56,30 +60,6 @@ def config(
     if primary_key is not None:
         res["primary_key"] = primary_key
     return {"client": {"base_url": BASE_URL}, "resources": [res], **settings}
-
-
-def sync(
-    cfg: dict[str, Any],
-    state: dict[str, Any] | None = None,
-    *,
-    catalog: dict[str, Any] | None = None,
-    into: list[Message] | None = None,
-) -> list[Message]:
-    """Run ``sync_all`` in-process; return the Singer messages (also on failure, via ``into``)."""
-    messages = [] if into is None else into
-    written = io.BytesIO()
-    out = io.TextIOWrapper(written, encoding="utf-8")
-    tap = TapRestGeneric(
-        config=cfg, state=copy.deepcopy(state), catalog=catalog, parse_env_config=False
-    )
-    try:
-        with contextlib.redirect_stdout(out):
-            tap.sync_all()
-    finally:
-        out.flush()
-        lines = written.getvalue().splitlines()
-        messages.extend(json.loads(line) for line in lines if line.strip())
-    return messages
 
 
 def answer(
