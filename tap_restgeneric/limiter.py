@@ -1,4 +1,4 @@
-"""A per-host pause shared by every stream: after a 429, all requests to that host wait it out."""
+"""Limits shared by every stream: a per-host pause after a 429, and the requests in flight."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from tap_restgeneric.urls import origin
 
 
 class HostLimiter:
-    """Remembers until when each host asked to be left alone."""
+    """Remembers until when each host asked to be left alone; hands out request slots."""
 
-    def __init__(self) -> None:
+    def __init__(self, slots: int = 1) -> None:
         self._ready: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
         self.throttled_seconds = 0.0
+        self.slot = threading.BoundedSemaphore(max(1, slots))
+        """Held while a request is on the wire (``with limiter.slot:``)."""
 
     def delay(self, url: str) -> float:
         """Seconds to wait before the next request to ``url``'s host (0 when none)."""

@@ -32,6 +32,7 @@ class Prefetcher:
         self._pool: ThreadPoolExecutor | None = None
         self._pending: dict[Key, Future[Fetched | None]] = {}
         self._throttled_at = requester.limiter.throttled_seconds
+        self._furthest = 0  # the last page number a request was started for
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
@@ -49,17 +50,26 @@ class Prefetcher:
             return future.result()
         return self.requester.fetch(request)
 
-    def ahead(self, requests_ahead: list[requests.PreparedRequest]) -> None:
-        """Start the given (predicted, in order) requests that are not yet in flight."""
+    def ahead(self, number: int, predict: Callable[[int], requests.PreparedRequest | None]) -> None:
+        """Start the requests for the pages after page ``number`` that are not yet in flight.
+
+        ``predict(k)`` is the request ``k`` pages after it (None: not known); each is built once.
+        """
         if self.requester.limiter.throttled_seconds > self._throttled_at:
             self.width = 1  # the API pushed back: no more speculation for this sequence
         if self.width <= 1:
             return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self.width - 1)
-        for request in requests_ahead[: self.width - 1]:
+        for ahead in range(max(1, self._furthest - number + 1), self.width):
+            if len(self._pending) >= self.width - 1:
+                return
+            request = predict(ahead)
+            if request is None:
+                return
+            self._furthest = number + ahead
             key = request_key(request)
-            if key not in self._pending and len(self._pending) < self.width - 1:
+            if key not in self._pending:
                 self._pending[key] = self._pool.submit(self._fetch_in_worker, request)
 
     def close(self) -> None:

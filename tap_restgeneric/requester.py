@@ -173,13 +173,14 @@ class Requester:
         if pause > 0:
             self.throttled += pause
             sleep(pause)
-        response = session.send(request, timeout=self.timeout, allow_redirects=False)
-        for _ in range(MAX_REDIRECTS):
-            if not response.is_redirect or self.hooks is None:
-                return response
-            target = urljoin(response.url, response.headers["location"])
-            request = self.hooks.follow(request, target, response.status_code)
+        with self.limiter.slot:
             response = session.send(request, timeout=self.timeout, allow_redirects=False)
+            for _ in range(MAX_REDIRECTS):
+                if not response.is_redirect or self.hooks is None:
+                    return response
+                target = urljoin(response.url, response.headers["location"])
+                request = self.hooks.follow(request, target, response.status_code)
+                response = session.send(request, timeout=self.timeout, allow_redirects=False)
         msg = f"{self.describe(request)} failed: more than {MAX_REDIRECTS} redirects"
         raise StreamRequestError(msg)
 

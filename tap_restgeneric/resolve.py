@@ -36,7 +36,7 @@ SETTING_FIELDS = {
     "schema_sample_pages": Field("integer", 1, nullable=False),
     "schema_sample_records": Field("integer", 1000, nullable=False),
     "ca_bundle": Field("string"),
-    "max_concurrency": Field("integer", 1, nullable=False),
+    "max_concurrency": Field("integer", 4, nullable=False),
 }
 OWN_SETTINGS = ("client", "resource_defaults", "resources", "secrets", *SETTING_FIELDS)
 """Every top-level setting the tap itself reads (the SDK adds its built-ins)."""

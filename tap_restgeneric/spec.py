@@ -111,7 +111,7 @@ class RestApiSpec:
     sample_pages: int = 1
     sample_records: int = 1000
     ca_bundle: str | None = None
-    max_concurrency: int = 1
+    max_concurrency: int = 4
 
     @property
     def stream_names(self) -> dict[str, str]:

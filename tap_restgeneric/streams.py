@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from tap_restgeneric.family import (
     placeholder_values,
 )
 from tap_restgeneric.paginators import PAGINATORS, Page, PaginationError, Paginator, Stop
+from tap_restgeneric.parallel import Halted
 from tap_restgeneric.placeholders import render, render_text
 from tap_restgeneric.prefetch import Prefetcher, request_key
 from tap_restgeneric.redaction import REDACT
@@ -205,6 +206,8 @@ class RestGenericStream(SchemaTracking):
         previous_size = -1
         try:
             while True:
+                if self.rest_tap.halt.is_set():
+                    raise Halted
                 number += 1
                 request, prepared = self._request_for(context, paginator, token)
                 fingerprint = request_key(prepared)
@@ -223,33 +226,46 @@ class RestGenericStream(SchemaTracking):
                 records = self.selector.select(fetched.body)
                 self.stats.page(len(records))
                 page = Page(request, fetched.response, fetched.body, records, number)
-                if len(records) == previous_size > 0:  # two full pages alike: fetch ahead
-                    prefetch.ahead(self._predicted(context, paginator, page, token, prefetch.width))
+                following = self._advance(paginator, page, token)
+                last = max_pages is not None and number >= max_pages
+                more = not (last or isinstance(following, Stop | PaginationError))
+                if more and len(records) == previous_size > 0:  # two full pages alike
+                    prefetch.ahead(number, self._predictor(context, paginator, page, token))
                 previous_size = len(records)
                 yield self._kept(run, window, records, include)
-                if max_pages is not None and number >= max_pages:
+                if last:
                     return
                 if run is not None and window is not None:
                     if sorted_commit:
                         self._commit(context, run)
                     if run.past_range(records, window):
                         return
-                try:
-                    token = paginator.advance(page, token)
-                except PaginationError as exc:
-                    raise StreamRequestError(
-                        f"{self.requester.describe(prepared)}: {exc}"
-                    ) from None
+                token = self._settle(following, number, prepared)
                 if isinstance(token, Stop):
-                    self.logger.debug(
-                        "Stream %r: pagination stopped after %d pages: %s",
-                        self.name,
-                        number,
-                        token.reason,
-                    )
                     return
         finally:
             prefetch.close()
+
+    @staticmethod
+    def _advance(paginator: Paginator, page: Page, token: Any) -> Any:
+        """The next token, a Stop, or the PaginationError to raise once the page is written."""
+        try:
+            return paginator.advance(page, token)
+        except PaginationError as exc:
+            return exc
+
+    def _settle(self, following: Any, number: int, prepared: requests.PreparedRequest) -> Any:
+        """The next token, or a Stop after the last page; a pagination error ends the stream."""
+        if isinstance(following, PaginationError):
+            raise StreamRequestError(f"{self.requester.describe(prepared)}: {following}")
+        if isinstance(following, Stop):
+            self.logger.debug(
+                "Stream %r: pagination stopped after %d pages: %s",
+                self.name,
+                number,
+                following.reason,
+            )
+        return following
 
     def _start_sequence(
         self, context: Context | None, run: IncrementalRun | None, window: Window | None
@@ -271,17 +287,16 @@ class RestGenericStream(SchemaTracking):
         paginator.apply(request, token)
         return request, self.prepare(request)
 
-    def _predicted(
-        self, context: Context | None, paginator: Paginator, page: Page, token: Any, width: int
-    ) -> list[requests.PreparedRequest]:
-        """Requests for the next pages when their tokens are known without their responses."""
-        found = []
-        for ahead in range(1, width):
+    def _predictor(
+        self, context: Context | None, paginator: Paginator, page: Page, token: Any
+    ) -> Callable[[int], requests.PreparedRequest | None]:
+        """The request ``k`` pages after this one, when its token is known without responses."""
+
+        def predict(ahead: int) -> requests.PreparedRequest | None:
             nxt = paginator.predict(page, token, ahead)
-            if nxt is None:
-                break
-            found.append(self._request_for(context, paginator, nxt)[1])
-        return found
+            return None if nxt is None else self._request_for(context, paginator, nxt)[1]
+
+        return predict
 
     def _new_session(self) -> requests.Session:
         """A session for a worker thread, configured like the stream's own."""

@@ -2,7 +2,8 @@
 
 ``FaultServer`` serves paged JSON collections on 127.0.0.1 (``/items?page=N``, 10 records a page,
 ``{"data": [...], "page": N, "total_pages": T, "next": <url or null>}`` plus a ``Link: rel="next"``
-header), checks credentials (a static Bearer token, OAuth2 client-credentials tokens issued by
+header; or ``/items?offset=K&limit=L``, at most 10 records, ``{"data", "offset", "total"}``),
+checks credentials (a static Bearer token, OAuth2 client-credentials tokens issued by
 ``/oauth/token``, an ``api_key`` query param, or none), and injects faults scheduled per request
 pattern::
 
@@ -14,8 +15,9 @@ Records are ``{"id": i, "updated_at": ..., "name": ...}`` with ids 1..N; two con
 an ``updated_at`` (``2024-01-01T00:00:00Z`` + ``i // 2`` hours), so page boundaries fall inside
 groups of equal cursors. ``since=<ISO>`` keeps records with ``updated_at >= since``.
 
-Every request is logged (``requests``: time, path, query, headers, fault, status) and every
-injected fault is counted by kind (``fault_counts``). A second host is a second instance.
+Every request is logged (``requests``: time, path, query, headers, fault, status), every
+injected fault is counted by kind (``fault_counts``), and ``most_in_flight`` is the most
+requests the server was answering at once. A second host is a second instance.
 """
 
 from __future__ import annotations
@@ -172,6 +174,8 @@ class FaultServer:
         self.issued: list[str] = []
         self.valid_tokens: set[str] = set()
         self.lock = threading.Lock()
+        self.in_flight = 0
+        self.most_in_flight = 0
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -288,6 +292,11 @@ class FaultServer:
         if since:
             start = _parse_instant(since)
             records = [r for r in records if _parse_instant(r["updated_at"]) >= start]
+        if "offset" in entry.query:  # offset paging; the server caps ``limit`` at its page size
+            offset = int(entry.query["offset"])
+            limit = min(int(entry.query.get("limit") or self.page_size), self.page_size)
+            window = records[offset : offset + limit]
+            return json_reply(200, {"data": window, "offset": offset, "total": len(records)})
         total_pages = max(1, math.ceil(len(records) / self.page_size))
         page = entry.page
         chunk = records[(page - 1) * self.page_size : page * self.page_size]
@@ -381,10 +390,15 @@ class _Handler(BaseHTTPRequestHandler):
         )
         with api.lock:
             api.requests.append(entry)
+            api.in_flight += 1
+            api.most_in_flight = max(api.most_in_flight, api.in_flight)
         try:
             outcome = api.reply(entry, form)
         except Exception as exc:  # a bug in the server: say so rather than hang the client
             outcome = json_reply(500, {"error": f"fault server bug: {exc!r}"})
+        finally:
+            with api.lock:
+                api.in_flight -= 1
         if isinstance(outcome, Fault):
             self._misbehave(api, entry, outcome)
             return

@@ -206,7 +206,8 @@ def test_page_number_has_more_true_continues_until_empty_page() -> None:
         )
         records = run({"paginator": paginator})
     assert ids(records) == [1, 2]
-    assert m.call_count == 3
+    # page 3 ends it; two full pages alike let up to 3 more be fetched ahead (max_concurrency 4)
+    assert 3 <= m.call_count <= 3 + 3
 
 
 def test_page_number_has_more_missing_is_an_error() -> None:

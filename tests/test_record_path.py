@@ -34,6 +34,7 @@ def linked(url: str, pages: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
 
 CONFIG: dict[str, Any] = {
     "client": {"base_url": BASE_URL},
+    "max_concurrency": 1,  # streams one after another: both runs write in the same order
     "resources": [
         {
             "name": "events",

@@ -695,12 +695,14 @@ def test_import_seed_runs_against_the_demo(
     streams = SEEDS[name]
     if seed.name[:3] == "000":
         # The seed's code gives signing_links no auth; its prose says basic auth with
-        # auth_token, which the demo requires: as written the run (streams in name order)
-        # writes crm_contacts, then stops at signing_links with a 401 line ...
+        # auth_token, which the demo requires: as written the run stops at signing_links with
+        # a 401 line, the streams synced beside it stopping before their next page ...
         run = run_tap(config, tmp_path)
         assert run.returncode == 1
-        assert sorted(run.records) == ["crm_contacts"]
-        assert_streams(run, {"crm_contacts": streams["crm_contacts"]})
+        assert "signing_links" not in run.records
+        for stream in run.records:
+            expected = [r["id"] for r in records(streams[stream])]
+            assert run.ids(stream) == expected[: len(run.ids(stream))], stream
         assert (
             f"stream 'signing_links': GET {api.url}/s000/v2/application/signing-links?page=0"
             '&per_page=20 failed with status 401 Unauthorized: {"error": "unauthorized"}'

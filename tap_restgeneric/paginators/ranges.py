@@ -108,12 +108,19 @@ class RangePaginator(Paginator):
         """The first value past the end, given the response's total."""
 
     def predict(self, page: Page, token: Any, ahead: int) -> Any:
-        """Tokens ahead are known from a non-empty page (offsets: a page of exactly ``limit``)."""
+        """Tokens ahead are known from a non-empty page (offsets: a page of exactly ``limit``).
+
+        None past the end the response's total or the maximum sets: nothing is fetched beyond.
+        """
         if not self.predictable(page):
             return None
         nxt = token + self.step(page) * ahead
-        maximum = self.options.get(self.maximum_key)
-        return nxt if maximum is None or nxt < maximum else None
+        try:
+            total = self._total(page)
+        except PaginationError:  # said by next_token, once this page is done
+            return None
+        ends = (self.options.get(self.maximum_key), None if total is None else self.end(total))
+        return nxt if all(end is None or nxt < end for end in ends) else None
 
     def predictable(self, page: Page) -> bool:
         """Whether the next tokens follow from this page alone."""
