@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -60,7 +60,8 @@ def sync_side_by_side(roots: Sequence[Stream], width: int, halt: threading.Event
 
     The first failure sets ``halt``: the other streams stop before their next page, as a
     one-at-a-time run would not have gone on either. That failure is raised; any other stream
-    failing on its own meanwhile is logged.
+    failing on its own meanwhile is logged. A signal (the SDK's handler writes STATE and exits)
+    sets ``halt`` too, so the process ends once each stream's current page is written.
     """
 
     def sync_one(stream: Stream) -> None:
@@ -71,8 +72,18 @@ def sync_side_by_side(roots: Sequence[Stream], width: int, halt: threading.Event
             halt.set()
             raise
 
-    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="stream") as pool:
-        futures = [pool.submit(sync_one, stream) for stream in roots]
+    pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix="stream")
+    futures = [pool.submit(sync_one, stream) for stream in roots]
+    try:
+        # Wake up now and then: a signal caught by a worker thread is handled only when the
+        # main thread runs Python code again.
+        while wait(futures, timeout=0.1).not_done:
+            pass
+    except BaseException:  # SIGTERM or Ctrl-C: stop every stream before its next page
+        halt.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     failures = [f.exception() for f in futures]
     failed = [exc for exc in failures if exc is not None and not isinstance(exc, Halted)]
     for extra in failed[1:]:

@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ class Run:
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
     states: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
 
     def ids(self, stream: str) -> list[Any]:
         """The ids of a stream's records, in the order written."""
@@ -135,9 +137,20 @@ def jsonl_ids(path: Path) -> list[Any]:
 
 def kill_after_states(config: dict[str, Any], tmp_path: Path, states: int) -> Run:
     """Start the tap unbuffered, SIGKILL it after ``states`` STATE messages; what it wrote."""
+    return signal_after(config, tmp_path, states, "STATE", signal.SIGKILL)
+
+
+def signal_after(
+    config: dict[str, Any], tmp_path: Path, count: int, kind: str, sig: signal.Signals
+) -> Run:
+    """Start the tap unbuffered, send ``sig`` after ``count`` messages of ``kind``; its output.
+
+    After SIGKILL that is what was read up to then; after another signal the tap's output up to
+    its exit (its exit status and how long it took after the signal: ``Run.seconds``).
+    """
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
-    log = tmp_path / "killed.stderr"
+    log = tmp_path / "signalled.stderr"
     with log.open("w") as err:
         proc = subprocess.Popen(
             [sys.executable, "-u", "-m", "tap_restgeneric.tap", "--config", str(path)],
@@ -150,9 +163,13 @@ def kill_after_states(config: dict[str, Any], tmp_path: Path, states: int) -> Ru
         lines, seen = [], 0
         for line in proc.stdout:
             lines.append(line)
-            seen += json.loads(line)["type"] == "STATE"
-            if seen >= states:
-                proc.send_signal(signal.SIGKILL)
+            seen += json.loads(line)["type"] == kind
+            if seen >= count:
+                proc.send_signal(sig)
                 break
+        sent = time.monotonic()
+        if sig != signal.SIGKILL:
+            lines.extend(proc.stdout)
         proc.wait(timeout=30)
-    return parse_messages(Run(proc.returncode, "".join(lines), log.read_text()))
+        took = time.monotonic() - sent
+    return parse_messages(Run(proc.returncode, "".join(lines), log.read_text(), seconds=took))

@@ -122,6 +122,9 @@ def test_about_markdown() -> None:
     assert len(rows) == 1
     assert "| True |" in rows[0]
     assert any(line.startswith("| resources | True |") for line in text.splitlines())
+    table = [line for line in text.splitlines() if line.startswith("|")]
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "\n".join(table) in readme, "README's settings table differs from --about"
 
 
 # --discover ----------------------------------------------------------------------------------

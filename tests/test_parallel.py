@@ -7,11 +7,14 @@ cannot show concurrency): it logs when each request arrived and the most it answ
 from __future__ import annotations
 
 import copy
+import signal
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cli import signal_after
 from faults import FaultServer, updated_at
 from helpers import Message, sync
 from singer_sdk.helpers.types import TapState
@@ -161,6 +164,23 @@ def test_failures_are_raised_in_stream_order_and_halted_streams_are_not_failures
         sync_side_by_side(streams, 3, halt)  # type: ignore[arg-type]
     logged = [r.getMessage() for r in caplog.records if r.name == "tap_restgeneric.parallel"]
     assert logged == ["stream 'c': failed"]
+
+
+def test_sigterm_stops_every_stream_after_its_current_page(tmp_path: Path) -> None:
+    """The SDK writes STATE and exits on SIGTERM; streams on threads stop at their next page."""
+    with FaultServer({"/alpha": 2000, "/beta": 2000}, auth=None, page_delay=0.05) as slow:
+        cfg = config(slow, "alpha", "beta")
+        cfg["resources"] = cfg["resources"][:2]
+        run = signal_after(cfg, tmp_path, 25, "RECORD", signal.SIGTERM)
+        served = len(slow.log())
+    assert run.returncode == 0
+    assert run.seconds < 5  # not the 200 pages (10 s) each stream had to go
+    assert served < 20
+    for name in ("alpha", "beta"):
+        written = run.ids(name)
+        assert written == list(range(1, len(written) + 1))
+    assert run.states  # the SDK's handler wrote the state on its way out
+    assert "Traceback" not in run.stderr
 
 
 def test_the_snapshot_writer_writes_changes_only_and_keeps_its_own_copy() -> None:
