@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -12,6 +13,9 @@ import requests
 from tap_restgeneric.requester import Fetched, Requester
 
 Key = tuple[Any, ...]
+SLOW_RESPONSE = 0.005
+"""Seconds a response takes before fetching ahead pays: below that, threads cost more than
+the wait they save (a fast API is fastest one page at a time)."""
 
 
 def request_key(request: requests.PreparedRequest) -> Key:
@@ -33,6 +37,7 @@ class Prefetcher:
         self._pending: dict[Key, Future[Fetched | None]] = {}
         self._throttled_at = requester.limiter.throttled_seconds
         self._furthest = 0  # the last page number a request was started for
+        self._slow = False  # a response took SLOW_RESPONSE or longer
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
@@ -45,19 +50,21 @@ class Prefetcher:
 
     def fetch(self, request: requests.PreparedRequest) -> Fetched | None:
         """The response to ``request``: from a prefetch when one was started, else sent now."""
+        started = time.monotonic()
         future = self._pending.pop(request_key(request), None)
-        if future is not None:
-            return future.result()
-        return self.requester.fetch(request)
+        fetched = self.requester.fetch(request) if future is None else future.result()
+        self._slow |= time.monotonic() - started >= SLOW_RESPONSE
+        return fetched
 
     def ahead(self, number: int, predict: Callable[[int], requests.PreparedRequest | None]) -> None:
         """Start the requests for the pages after page ``number`` that are not yet in flight.
 
         ``predict(k)`` is the request ``k`` pages after it (None: not known); each is built once.
+        Nothing starts until a response was slow (``SLOW_RESPONSE``).
         """
         if self.requester.limiter.throttled_seconds > self._throttled_at:
             self.width = 1  # the API pushed back: no more speculation for this sequence
-        if self.width <= 1:
+        if self.width <= 1 or not self._slow:
             return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self.width - 1)

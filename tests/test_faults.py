@@ -28,6 +28,7 @@ from reliability import FIGURES
 
 from tap_restgeneric import requester
 from tap_restgeneric.errors import StreamRequestError
+from tap_restgeneric.prefetch import SLOW_RESPONSE
 from tap_restgeneric.tap import TapRestGeneric
 
 pytest_plugins = ["reliability"]
@@ -716,8 +717,9 @@ def random_spec(rng: random.Random) -> dict[str, Any]:
         "paginator": paginator,
         "incremental": incremental,
         "page_size": rng.choice([5, 10, 25]),
-        # pages are fetched ahead on worker threads when their URLs are predictable
-        "max_concurrency": rng.choice([1, 4]) if paginator == "page_number" else 1,
+        # 4: streams side by side; page_number pages fetched ahead once a response is slow
+        "max_concurrency": rng.choice([1, 4]),
+        "page_delay": rng.choice([0.0, 2 * SLOW_RESPONSE]),
         "datasets": datasets,
         "fatal": incremental and rng.random() < 0.35,
     }
@@ -733,7 +735,12 @@ def test_fuzz_fault_mixes(
     rng = random.Random(seed)
     spec = random_spec(rng)
     FIGURES.configs_fuzzed += 1
-    api = servers(spec["datasets"], auth=spec["auth"], page_size=spec["page_size"])
+    api = servers(
+        spec["datasets"],
+        auth=spec["auth"],
+        page_size=spec["page_size"],
+        page_delay=spec["page_delay"],
+    )
     other = servers(spec["datasets"], auth=None, page_size=spec["page_size"], link_base=api.url)
     fuzz_case(rng, api, other, spec)
     streams = [

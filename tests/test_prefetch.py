@@ -8,14 +8,18 @@ fetching ahead from a server that caps the page size, and none after it answers 
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 from faults import FaultServer
 from helpers import Message, sync
 
 from tap_restgeneric import requester
+from tap_restgeneric.limiter import HostLimiter
+from tap_restgeneric.prefetch import SLOW_RESPONSE, Prefetcher
 from tap_restgeneric.streams import RestGenericStream
 
 RECORDS = 95  # ten pages of 10 (the last one short)
@@ -111,3 +115,36 @@ def test_a_429_ends_fetching_ahead(api: FaultServer, monkeypatch: pytest.MonkeyP
     later = [r.time for r in log[throttled + 4 :]]
     assert later and all(b - a >= 0.018 for a, b in itertools.pairwise(later))
     assert sorted(r.page for r in log) == sorted([*range(1, 11), 4])
+
+
+class Recorder:
+    """A requester that answers after ``delay`` seconds and records the URLs it was sent."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.limiter = HostLimiter(4)
+        self.sent: list[str] = []
+
+    def fetch(self, request: requests.PreparedRequest, session: Any = None) -> Any:
+        time.sleep(self.delay)
+        self.sent.append(request.url or "")
+        return request.url
+
+
+def page_request(number: int) -> requests.PreparedRequest:
+    """GET /items?page=<number>."""
+    return requests.Request("GET", f"http://api/items?page={number}").prepare()
+
+
+@pytest.mark.parametrize(("delay", "pages"), [(0.0, 2), (SLOW_RESPONSE * 2, 4)])
+def test_pages_are_fetched_ahead_only_after_a_slow_response(delay: float, pages: int) -> None:
+    """A fast API is fastest one page at a time; a slow one gets ``max_concurrency - 1`` ahead."""
+    api = Recorder(delay)
+    prefetch = Prefetcher(api, 4, requests.Session)  # type: ignore[arg-type]
+    try:
+        prefetch.fetch(page_request(1))
+        prefetch.ahead(1, lambda k: page_request(1 + k))  # slow: pages 2, 3, 4 in flight
+        prefetch.fetch(page_request(2))
+    finally:
+        prefetch.close()  # waits for what is in flight
+    assert sorted(api.sent) == [f"http://api/items?page={n}" for n in range(1, pages + 1)]
