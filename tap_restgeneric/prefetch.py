@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -14,8 +15,9 @@ from tap_restgeneric.requester import Fetched, Requester
 
 Key = tuple[Any, ...]
 SLOW_RESPONSE = 0.005
-"""Seconds a response takes before fetching ahead pays: below that, threads cost more than
-the wait they save (a fast API is fastest one page at a time)."""
+"""Seconds the last few responses each took before fetching ahead pays: below that, threads
+cost more than the wait they save (a fast API is fastest one page at a time)."""
+RECENT = 3
 
 
 def request_key(request: requests.PreparedRequest) -> Key:
@@ -37,7 +39,7 @@ class Prefetcher:
         self._pending: dict[Key, Future[Fetched | None]] = {}
         self._throttled_at = requester.limiter.throttled_seconds
         self._furthest = 0  # the last page number a request was started for
-        self._slow = False  # a response took SLOW_RESPONSE or longer
+        self._durations: deque[float] = deque(maxlen=RECENT)  # of the latest requests
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
@@ -45,26 +47,37 @@ class Prefetcher:
             session = self._local.session = self._new_session()
         return session
 
+    def _timed(
+        self, request: requests.PreparedRequest, session: requests.Session | None = None
+    ) -> Fetched | None:
+        started = time.monotonic()
+        try:
+            return self.requester.fetch(request, session=session)
+        finally:
+            self._durations.append(time.monotonic() - started)
+
     def _fetch_in_worker(self, request: requests.PreparedRequest) -> Fetched | None:
-        return self.requester.fetch(request, session=self._session())
+        return self._timed(request, self._session())
 
     def fetch(self, request: requests.PreparedRequest) -> Fetched | None:
         """The response to ``request``: from a prefetch when one was started, else sent now."""
-        started = time.monotonic()
         future = self._pending.pop(request_key(request), None)
-        fetched = self.requester.fetch(request) if future is None else future.result()
-        self._slow |= time.monotonic() - started >= SLOW_RESPONSE
-        return fetched
+        return self._timed(request) if future is None else future.result()
+
+    @property
+    def slow(self) -> bool:
+        """Whether even the quickest of the latest responses took ``SLOW_RESPONSE``."""
+        return bool(self._durations) and min(self._durations) >= SLOW_RESPONSE
 
     def ahead(self, number: int, predict: Callable[[int], requests.PreparedRequest | None]) -> None:
         """Start the requests for the pages after page ``number`` that are not yet in flight.
 
         ``predict(k)`` is the request ``k`` pages after it (None: not known); each is built once.
-        Nothing starts until a response was slow (``SLOW_RESPONSE``).
+        Nothing starts while the API answers quickly (``slow``).
         """
         if self.requester.limiter.throttled_seconds > self._throttled_at:
             self.width = 1  # the API pushed back: no more speculation for this sequence
-        if self.width <= 1 or not self._slow:
+        if self.width <= 1 or not self.slow:
             return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self.width - 1)

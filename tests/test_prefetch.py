@@ -118,15 +118,15 @@ def test_a_429_ends_fetching_ahead(api: FaultServer, monkeypatch: pytest.MonkeyP
 
 
 class Recorder:
-    """A requester that answers after ``delay`` seconds and records the URLs it was sent."""
+    """A requester answering after the given delays (the last one repeats); records URLs."""
 
-    def __init__(self, delay: float) -> None:
-        self.delay = delay
+    def __init__(self, *delays: float) -> None:
+        self.delays = list(delays)
         self.limiter = HostLimiter(4)
         self.sent: list[str] = []
 
     def fetch(self, request: requests.PreparedRequest, session: Any = None) -> Any:
-        time.sleep(self.delay)
+        time.sleep(self.delays.pop(0) if len(self.delays) > 1 else self.delays[0])
         self.sent.append(request.url or "")
         return request.url
 
@@ -136,15 +136,28 @@ def page_request(number: int) -> requests.PreparedRequest:
     return requests.Request("GET", f"http://api/items?page={number}").prepare()
 
 
-@pytest.mark.parametrize(("delay", "pages"), [(0.0, 2), (SLOW_RESPONSE * 2, 4)])
-def test_pages_are_fetched_ahead_only_after_a_slow_response(delay: float, pages: int) -> None:
-    """A fast API is fastest one page at a time; a slow one gets ``max_concurrency - 1`` ahead."""
-    api = Recorder(delay)
+SLOW = 2 * SLOW_RESPONSE
+
+
+@pytest.mark.parametrize(
+    ("delays", "pages"),
+    [
+        ((0.0,), 3),  # a fast API: one page at a time
+        ((SLOW,), 5),  # a slow one: max_concurrency - 1 pages ahead
+        ((SLOW, 0.0, 0.0), 3),  # one slow response (a new connection, a pause) is not enough
+    ],
+    ids=["fast", "slow", "one-slow"],
+)
+def test_pages_are_fetched_ahead_only_from_a_slow_api(
+    delays: tuple[float, ...], pages: int
+) -> None:
+    api = Recorder(*delays)
     prefetch = Prefetcher(api, 4, requests.Session)  # type: ignore[arg-type]
     try:
         prefetch.fetch(page_request(1))
-        prefetch.ahead(1, lambda k: page_request(1 + k))  # slow: pages 2, 3, 4 in flight
         prefetch.fetch(page_request(2))
+        prefetch.ahead(2, lambda k: page_request(2 + k))  # slow: pages 3, 4, 5 in flight
+        prefetch.fetch(page_request(3))
     finally:
         prefetch.close()  # waits for what is in flight
     assert sorted(api.sent) == [f"http://api/items?page={n}" for n in range(1, pages + 1)]

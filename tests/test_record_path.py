@@ -32,6 +32,7 @@ def linked(url: str, pages: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     ]
 
 
+SINCE = {"cursor_path": "updated", "initial_value": DAY.format(1), "start_param": "since"}
 CONFIG: dict[str, Any] = {
     "client": {"base_url": BASE_URL},
     "max_concurrency": 1,  # streams one after another: both runs write in the same order
@@ -50,11 +51,7 @@ CONFIG: dict[str, Any] = {
                 "path": "events",
                 "paginator": "json_link",
                 "data_selector": "data",
-                "incremental": {
-                    "cursor_path": "updated",
-                    "initial_value": DAY.format(1),
-                    "start_param": "since",
-                },
+                "incremental": SINCE,
             },
         },
         {**resource("posts", paginator="single_page", data_selector="data"), "primary_key": "id"},
@@ -65,12 +62,7 @@ CONFIG: dict[str, Any] = {
                 "path": "posts/{resources.posts.id}/notes",
                 "paginator": "json_link",
                 "data_selector": "data",
-                "incremental": {
-                    "cursor_path": "updated",
-                    "initial_value": DAY.format(1),
-                    "start_param": "since",
-                    "per_parent": True,
-                },
+                "incremental": {**SINCE, "per_parent": True},
             },
         },
     ],
