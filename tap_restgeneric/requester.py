@@ -6,6 +6,7 @@ import datetime
 import email.utils
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -118,7 +119,8 @@ class Requester:
         self.hooks = hooks
         self.retries = 0
         self.throttled = 0.0
-        self._waited_for_host = False
+        self._counting = threading.Lock()  # worker threads fetching ahead share the counters
+        self._thread = threading.local()  # waited_for_host: this thread just sat out a 429
 
     def describe(self, request: requests.PreparedRequest) -> str:
         """``stream 'x': GET <redacted url>``."""
@@ -151,9 +153,8 @@ class Requester:
                 wait = problem.wait if problem.wait is not None else next(waits)
                 if problem.throttled:
                     self.limiter.hold(request.url or "", wait)
-                    self._waited_for_host = True
-                self.retries += 1
-                self.throttled += wait if problem.throttled else 0.0
+                    self._thread.waited_for_host = True
+                self._count(retries=1, throttled=wait if problem.throttled else 0.0)
                 logger.warning(
                     "%s: %s; retry %d/%d in %.1f s",
                     self.describe(request),
@@ -164,14 +165,20 @@ class Requester:
                 )
                 sleep(wait)
 
+    def _count(self, retries: int = 0, throttled: float = 0.0) -> None:
+        with self._counting:
+            self.retries += retries
+            self.throttled += throttled
+
     def _send(
         self, request: requests.PreparedRequest, session: requests.Session
     ) -> requests.Response:
         """Send, following redirects here so that credentials never follow to another host."""
-        pause = 0.0 if self._waited_for_host else self.limiter.delay(request.url or "")
-        self._waited_for_host = False
+        waited = getattr(self._thread, "waited_for_host", False)
+        pause = 0.0 if waited else self.limiter.delay(request.url or "")
+        self._thread.waited_for_host = False
         if pause > 0:
-            self.throttled += pause
+            self._count(throttled=pause)
             sleep(pause)
         with self.limiter.slot:
             response = session.send(request, timeout=self.timeout, allow_redirects=False)

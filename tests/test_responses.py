@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from http import HTTPStatus
 from types import SimpleNamespace
 from typing import Any
@@ -15,6 +16,8 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from tap_restgeneric import requester
 from tap_restgeneric.errors import StreamRequestError
+from tap_restgeneric.limiter import HostLimiter
+from tap_restgeneric.spec import RetrySpec
 
 URL = f"{BASE_URL}/items"
 OK = page({"data": [{"id": 1}, {"id": 2}]})
@@ -422,3 +425,31 @@ def test_unknown_action_is_a_config_error() -> None:
     [line] = raised.value.errors
     assert "unknown value 'ignor' (did you mean 'ignore'?)" in line
     assert line.endswith("at config['resources'][0]['endpoint']['response_actions'][0]['action']")
+
+
+def test_a_429_pause_is_sat_out_once_per_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The thread that slept the Retry-After retries at once; another thread sending to the host
+    meanwhile still waits out the pause (threads fetching ahead share one requester)."""
+    limiter = HostLimiter(4)
+    api = requester.Requester(requests.Session(), "items", RetrySpec(), (), 10.0, limiter=limiter)
+    waits: dict[str, list[float]] = {"main": [], "worker": []}
+
+    def sleep(seconds: float) -> None:
+        name = "main" if threading.current_thread() is threading.main_thread() else "worker"
+        waits[name].append(round(seconds, 1))
+        if name == "main" and not waits["worker"]:  # while main sits out the 429
+            worker = threading.Thread(target=api.fetch, args=(get(f"{URL}?page=2"),))
+            worker.start()
+            worker.join()
+
+    monkeypatch.setattr(requester, "sleep", sleep)
+    with requests_mock.Mocker() as m:
+        serve(m, URL, status(429, headers={"Retry-After": "2"}), OK, OK)
+        assert api.fetch(get(f"{URL}?page=1")) is not None
+    assert waits == {"main": [2.0], "worker": [2.0]}
+    assert (api.retries, round(api.throttled, 1)) == (1, 4.0)
+
+
+def get(url: str) -> requests.PreparedRequest:
+    """A prepared GET."""
+    return requests.Request("GET", url).prepare()
