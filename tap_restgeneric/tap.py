@@ -153,6 +153,9 @@ class TapRestGeneric(Tap):
         self._set_compatible_replication_methods()
         if self.state:
             self._state_writer.write_state(self.state)
+        for stream in self.streams.values():
+            if not (stream.selected or stream.has_selected_descendents):
+                self.logger.info("Skipping deselected stream '%s'.", stream.name)
         sync_side_by_side(roots, width, self.halt)
         for stream in self.streams.values():
             stream.log_sync_costs()

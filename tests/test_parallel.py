@@ -7,6 +7,7 @@ cannot show concurrency): it logs when each request arrived and the most it answ
 from __future__ import annotations
 
 import copy
+import logging
 import signal
 import threading
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from singer_sdk.helpers.types import TapState
 
 from tap_restgeneric.errors import StreamRequestError
 from tap_restgeneric.parallel import Halted, SnapshotStateWriter, sync_side_by_side
+from tap_restgeneric.tap import TapRestGeneric
 
 SIZES = {"/alpha": 35, "/beta": 42, "/gamma": 28}
 
@@ -83,6 +85,21 @@ def test_streams_run_side_by_side_and_every_record_is_written_once(api: FaultSer
     bookmarks = final_bookmarks(messages)
     assert bookmarks["alpha"]["replication_key_value"] == updated_at(35)
     assert bookmarks["beta"]["replication_key_value"] == updated_at(42)
+
+
+def test_a_deselected_stream_is_skipped(api: FaultServer, caplog: pytest.LogCaptureFixture) -> None:
+    cfg = config(api, "alpha", "beta", "gamma")
+    catalog = copy.deepcopy(TapRestGeneric(config=cfg, parse_env_config=False).catalog_dict)
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] != "gamma"
+    with caplog.at_level(logging.INFO):
+        messages = sync(cfg, catalog=catalog)
+    assert "Skipping deselected stream 'gamma'." in caplog.messages
+    assert api.log("/gamma") == []
+    assert ids(messages, "beta") == list(range(1, 43))
+    assert api.most_in_flight >= 2
 
 
 def test_one_stream_after_the_other_without_concurrency(api: FaultServer) -> None:
