@@ -190,6 +190,7 @@ def test_validate_warnings_for_settings_without_effect(
                 "name": "a",
                 "primary_key": "key",
                 "merge_key": "key",
+                "parallelized": True,
                 "endpoint": {
                     "params": {"size": 5},
                     "paginator": {"type": "page_number", "limit_param": "size"},
@@ -213,6 +214,9 @@ def test_validate_warnings_for_settings_without_effect(
     assert warnings == [
         "warning: 'merge_key' is a dlt loading hint with no effect in this tap at "
         "config['resources'][0]['merge_key']",
+        "warning: 'parallelized' has no effect: top-level streams run side by side up to "
+        "max_concurrency anyway; a child's requests follow its parent's records one by one at "
+        "config['resources'][0]['parallelized']",
         "warning: resource_defaults 'primary_key' has no effect: every resource sets its own at "
         "config['resource_defaults']['primary_key']",
         "warning: resource_defaults 'endpoint.params.size' has no effect: every resource sets "

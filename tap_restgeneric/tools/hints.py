@@ -19,7 +19,6 @@ LOADING_HINTS = (
     "parent_table_name",
     "nested_hints",
     "max_table_nesting",
-    "parallelized",
 )
 SIZED_PAGINATORS = ("page_number", "offset", "cursor")
 CLIENT_OVERRIDABLE = ("paginator", "auth", "error_handler")
@@ -76,6 +75,12 @@ def _loading_hints(hints: Hints, path: Path, resource: Mapping[str, Any]) -> Non
     for key in LOADING_HINTS:
         if key in resource:
             hints.add((*path, key), f"{key!r} is a dlt loading hint with no effect in this tap")
+    if "parallelized" in resource:
+        hints.add(
+            (*path, "parallelized"),
+            "'parallelized' has no effect: top-level streams run side by side up to "
+            "max_concurrency anyway; a child's requests follow its parent's records one by one",
+        )
 
 
 def _overridden_defaults(
