@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Generator, Iterable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -10,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from singer_sdk.contrib.msgspec import encoder
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.streams.rest import RESTStream
+
+from tap_restgeneric.output import write_lines
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -77,7 +78,7 @@ class FastRecords(RESTStream[Any]):
         if not self.fast:
             super()._write_record_message(record)
             return
-        sys.stdout.buffer.write(self._encode((record,)))
+        write_lines(self._encode((record,)))
         self.state_manager.is_flushed = False
 
     def _sync_records(
@@ -106,7 +107,7 @@ class FastRecords(RESTStream[Any]):
                 for records in self.request_pages(current):
                     for record in records if partition else ():
                         self._process_record(record, None, partition)  # adds partition keys
-                    sys.stdout.buffer.write(self._encode(records))
+                    write_lines(self._encode(records))
                     self.state_manager.is_flushed = False
                     if self.replication_key:
                         for record in records:

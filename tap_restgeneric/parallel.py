@@ -9,27 +9,15 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.helpers._state import StateWriter
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import TapState
-    from singer_sdk.singerlib import Message
     from singer_sdk.singerlib.encoding.base import GenericSingerWriter
     from singer_sdk.streams import Stream
 
 logger = logging.getLogger(__name__)
 _json = msgspec.json.Encoder()
-_writing = threading.Lock()
-
-
-class ThreadSafeWriter(MsgSpecWriter):
-    """The SDK's msgspec writer, one message at a time (it encodes into one shared buffer)."""
-
-    def write_message(self, message: Message) -> None:
-        """Write one message line to stdout."""
-        with _writing:
-            super().write_message(message)
 
 
 class SnapshotStateWriter(StateWriter):
@@ -37,7 +25,8 @@ class SnapshotStateWriter(StateWriter):
 
     The tap's state is one dict shared by every stream; copying it with msgspec (C code, no
     Python step in between) sees it in one consistent moment even while other threads update
-    their streams' entries.
+    their streams' entries. The copy is taken under the lock that orders the writes, so a
+    STATE line is never older than the one before it (bookmarks only move forward).
     """
 
     def __init__(self, message_writer: GenericSingerWriter[Any, Any]) -> None:
@@ -46,9 +35,8 @@ class SnapshotStateWriter(StateWriter):
 
     def write_state(self, state: TapState) -> None:
         """Write STATE if it changed since the last one written."""
-        snapshot = msgspec.json.decode(_json.encode(state))
         with self._lock:
-            super().write_state(snapshot)
+            super().write_state(msgspec.json.decode(_json.encode(state)))
 
 
 class Halted(Exception):

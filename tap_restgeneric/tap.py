@@ -19,7 +19,8 @@ from tap_restgeneric.auth import AUTHS, Authenticator
 from tap_restgeneric.cli import clean_failures, read_config_files
 from tap_restgeneric.family import fields_for_children
 from tap_restgeneric.limiter import HostLimiter
-from tap_restgeneric.parallel import SnapshotStateWriter, ThreadSafeWriter, sync_side_by_side
+from tap_restgeneric.output import SerializedWriter
+from tap_restgeneric.parallel import SnapshotStateWriter, sync_side_by_side
 from tap_restgeneric.redaction import install_log_redaction
 from tap_restgeneric.resolve import OWN_SETTINGS, resolve_config
 from tap_restgeneric.spec import ComponentSpec, RestApiSpec
@@ -31,7 +32,7 @@ class TapRestGeneric(Tap):
 
     name = "tap-restgeneric"
     dynamic_catalog = True
-    message_writer_class = ThreadSafeWriter
+    message_writer_class = SerializedWriter
     config_jsonschema = th.PropertiesList(
         th.Property(
             "client",
