@@ -38,6 +38,7 @@ ENDPOINT_FIELDS = {
     "incremental": Field("any"),
     "auth": Field("any"),
     "error_handler": Field("object"),
+    "on_unproven_end": Field("string", "fail", False, ("fail", "stop")),
 }
 ERROR_HANDLER_FIELDS = {
     "retry_on_status_codes": Field("integer list"),
@@ -258,4 +259,5 @@ def endpoint_spec(
         incremental=incremental,
         dynamic_path=dynamic_path,
         placeholders=used,
+        on_unproven_end=opts["on_unproven_end"],
     )

@@ -62,6 +62,28 @@ def compile_path(path: str) -> Finder:
     return lambda doc: [match.value for match in expr.find(doc)]
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+
+
+def static_prefix(path: str) -> tuple[str, ...]:
+    """The plain keys a JSONPath starts with, up to its first wildcard, index or filter."""
+    keys: list[str] = []
+    for part in path.removeprefix("$").removeprefix(".").split("."):
+        if not _PLAIN_KEY.match(part):
+            break
+        keys.append(part)
+    return tuple(keys)
+
+
+def has_keys(doc: Any, keys: tuple[str, ...]) -> bool:
+    """Whether ``doc`` has the nested keys (an empty tuple: whether there is a document)."""
+    for key in keys:
+        if not isinstance(doc, dict) or key not in doc:
+            return False
+        doc = doc[key]
+    return bool(keys) or doc is not None
+
+
 def first_value(finder: Finder, doc: Any) -> Any:
     """Return the first match of a compiled path, or None."""
     found = finder(doc)
@@ -107,10 +129,26 @@ class RecordSelector:
     def __init__(self, path: str | None, stream_name: str) -> None:
         self.path = path
         self.stream_name = stream_name
-        self._finder: Finder | None = compile_path(path) if path is not None else None
+        self._finder: Finder | None = None
+        self._prefix: tuple[str, ...] = ()
+        if path is not None:
+            self._compile(path)
+
+    def _compile(self, path: str) -> None:
+        self._finder = compile_path(path)
+        self._prefix = static_prefix(path) if path != WHOLE_BODY else ()
 
     def select(self, body: Any) -> list[dict[str, Any]]:
         """Return the records in a parsed body."""
+        return self.select_page(body)[0]
+
+    def select_page(self, body: Any) -> tuple[list[dict[str, Any]], bool]:
+        """The records in a parsed body, and whether the data path was there at all.
+
+        The data path is there when the keys it starts with are (up to a wildcard, so a
+        ``items[*].data`` over an empty ``items`` is there, with no records); null at the path
+        counts as there; an empty body has nothing.
+        """
         if self._finder is None:
             self.path = detect_selector(body)
             logger.info(
@@ -119,5 +157,8 @@ class RecordSelector:
                 self.stream_name,
                 self.path,
             )
-            self._finder = compile_path(self.path)
-        return as_records(self._finder(body))
+            self._compile(self.path)
+        assert self._finder is not None
+        found = self._finder(body)
+        there = has_keys(body, self._prefix) or any(value is not None for value in found)
+        return as_records(found), there

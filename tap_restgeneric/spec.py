@@ -76,6 +76,7 @@ class EndpointSpec:
     incremental: IncrementalSpec | None = None
     dynamic_path: bool = False
     placeholders: bool = False
+    on_unproven_end: str = "fail"
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -21,14 +21,12 @@ from tap_restgeneric.family import (
     partition_keys,
     placeholder_values,
 )
-from tap_restgeneric.paginators import PAGINATORS, Page, PaginationError, Paginator, Stop
-from tap_restgeneric.parallel import Halted
+from tap_restgeneric.paginators import PAGINATORS, Paginator
 from tap_restgeneric.placeholders import render, render_text
-from tap_restgeneric.prefetch import Prefetcher, request_key
-from tap_restgeneric.redaction import REDACT
 from tap_restgeneric.requester import Requester, StreamHooks
 from tap_restgeneric.schemas import schema_for
 from tap_restgeneric.selectors import RecordSelector
+from tap_restgeneric.sequence import PageSequence
 from tap_restgeneric.spec import ResourceSpec, RestApiSpec
 from tap_restgeneric.stream_schema import SchemaTracking
 from tap_restgeneric.summary import StreamStats
@@ -192,80 +190,22 @@ class RestGenericStream(SchemaTracking):
         max_pages: int | None = None,
         commit: bool = True,
     ) -> Iterable[list[dict[str, Any]]]:
-        """One request sequence, page by page (kept records of each) until the paginator stops."""
-        include = self._start_sequence(context, run, window)
+        """One request sequence: the kept records of each page, until a proven end.
+
+        With ``row_order: asc`` the bookmark is stored after each page once it was written.
+        """
         sorted_commit = bool(run and run.spec.row_order == "asc" and run.spec.window is None)
         sorted_commit &= self.replication_method == REPLICATION_INCREMENTAL
         sorted_commit &= run is not self._shared_run and commit
-        paginator = self.get_new_paginator()
-        token = paginator.first_token()
-        seen: set[tuple[Any, ...]] = set()
-        last_content: bytes | None = None
-        number = 0
-        prefetch = Prefetcher(self.requester, self.api.max_concurrency, self._new_session)
-        previous_size = -1
-        try:
-            while True:
-                if self.rest_tap.halt.is_set():
-                    raise Halted
-                number += 1
-                request, prepared = self._request_for(context, paginator, token)
-                fingerprint = request_key(prepared)
-                if fingerprint in seen:
-                    url = REDACT(prepared.url or "")
-                    self._warn_stop(number - 1, f"the next request ({url}) repeats an earlier one")
-                    return
-                seen.add(fingerprint)
-                fetched = prefetch.fetch(prepared)
-                if fetched is None:
-                    return
-                if fetched.response.content == last_content:
-                    self._warn_stop(number - 1, f"page {number} is identical to it")
-                    return
-                last_content = fetched.response.content
-                records = self.selector.select(fetched.body)
-                self.stats.page(len(records))
-                page = Page(request, fetched.response, fetched.body, records, number)
-                following = self._advance(paginator, page, token)
-                last = max_pages is not None and number >= max_pages
-                more = not (last or isinstance(following, Stop | PaginationError))
-                if more and len(records) == previous_size > 0:  # two full pages alike
-                    prefetch.ahead(number, self._predictor(context, paginator, page, token))
-                previous_size = len(records)
-                yield self._kept(run, window, records, include)
-                if last:
-                    return
-                if run is not None and window is not None:
-                    if sorted_commit:
-                        self._commit(context, run)
-                    if run.past_range(records, window):
-                        return
-                token = self._settle(following, number, prepared)
-                if isinstance(token, Stop):
-                    return
-        finally:
-            prefetch.close()
-
-    @staticmethod
-    def _advance(paginator: Paginator, page: Page, token: Any) -> Any:
-        """The next token, a Stop, or the PaginationError to raise once the page is written."""
-        try:
-            return paginator.advance(page, token)
-        except PaginationError as exc:
-            return exc
-
-    def _settle(self, following: Any, number: int, prepared: requests.PreparedRequest) -> Any:
-        """The next token, or a Stop after the last page; a pagination error ends the stream."""
-        if isinstance(following, PaginationError):
-            raise StreamRequestError(f"{self.requester.describe(prepared)}: {following}")
-        if isinstance(following, Stop):
-            self.logger.debug(
-                "Stream %r: pagination stopped after %d pages: %s",
-                self.name,
-                number,
-                following.reason,
-            )
-        return following
+        sequence = PageSequence(self, context, run, window, max_pages=max_pages)
+        for step in sequence:
+            yield step.kept
+            if commit and self.selected:
+                self.stats.written += len(step.kept)
+            if sorted_commit and run is not None:
+                self._commit(context, run)
+        if sequence.end is not None:
+            self.stats.end = sequence.end.reason
 
     def _start_sequence(
         self, context: Context | None, run: IncrementalRun | None, window: Window | None
@@ -286,17 +226,6 @@ class RestGenericStream(SchemaTracking):
         request = self.get_http_request(page=PageContext(context, token))
         paginator.apply(request, token)
         return request, self.prepare(request)
-
-    def _predictor(
-        self, context: Context | None, paginator: Paginator, page: Page, token: Any
-    ) -> Callable[[int], requests.PreparedRequest | None]:
-        """The request ``k`` pages after this one, when its token is known without responses."""
-
-        def predict(ahead: int) -> requests.PreparedRequest | None:
-            nxt = paginator.predict(page, token, ahead)
-            return None if nxt is None else self._request_for(context, paginator, nxt)[1]
-
-        return predict
 
     def _new_session(self) -> requests.Session:
         """A session for a worker thread, configured like the stream's own."""
@@ -341,14 +270,6 @@ class RestGenericStream(SchemaTracking):
         if run.store(self.get_context_state(context), window):
             self.state_manager.is_flushed = False
             self._write_state_message()
-
-    def _warn_stop(self, number: int, reason: str) -> None:
-        self.logger.warning(
-            "Stream %r: pagination stopped after page %d because %s (a loop in the API's paging)",
-            self.name,
-            number,
-            reason,
-        )
 
 
 def make_stream_class(

@@ -17,6 +17,8 @@ class StreamStats:
     name: str
     pages: int = 0
     records: int = 0
+    written: int = 0
+    end: str | None = None
     retries: int = 0
     throttled: float = 0.0
     schema_changes: int = 0
@@ -40,10 +42,12 @@ class StreamStats:
             )
 
     def line(self) -> str:
-        """The summary line for this stream."""
+        """The summary line for this stream: records written, pages read, why it ended."""
         bookmark = "none" if self.bookmark is None else repr(self.bookmark)
+        ended = f", ended: {self.end}" if self.end else ""
         return (
-            f"Stream {self.name!r}: {self.records} records, {self.pages} pages, "
-            f"{self.retries} retries, {self.throttled:.1f} s throttled, "
-            f"{self.schema_changes} schema changes, bookmark {bookmark}"
+            f"Stream {self.name!r}: {self.written} records written, {self.pages} pages "
+            f"({self.records} records read), {self.retries} retries, "
+            f"{self.throttled:.1f} s throttled, {self.schema_changes} schema changes, "
+            f"bookmark {bookmark}{ended}"
         )

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tap_restgeneric import requester
+from tap_restgeneric.sequence import UnprovenEnd
 from tap_restgeneric.streams import RestGenericStream
 from tap_restgeneric.tap import TapRestGeneric
 
@@ -57,6 +58,21 @@ def run(
 ) -> list[Record]:
     """Build a one-resource tap (path = name) and return its records."""
     return records_of(make_tap(resource(name, **endpoint), client), name)
+
+
+def run_to_failure(
+    endpoint: Mapping[str, Any], client: Mapping[str, Any] | None = None, name: str = "items"
+) -> tuple[list[Record], str]:
+    """Like ``run`` for a stream that must end unproven: the records before, and the line."""
+    stream = make_tap(resource(name, **endpoint), client).streams[name]
+    assert isinstance(stream, RestGenericStream)
+    records: list[Record] = []
+    try:
+        records.extend(stream.request_records(None))
+    except UnprovenEnd as exc:
+        return records, str(exc)
+    msg = f"the stream ended as proven after {len(records)} records"
+    raise AssertionError(msg)
 
 
 def ids(records: list[Record], key: str = "id") -> list[Any]:

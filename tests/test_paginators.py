@@ -15,6 +15,7 @@ from helpers import (
     records_of,
     resource,
     run,
+    run_to_failure,
     sent_json,
     sent_params,
     sent_urls,
@@ -32,9 +33,9 @@ def rows(*numbers: int) -> list[dict[str, int]]:
     return [{"id": n} for n in numbers]
 
 
-def loop_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
-    """The warnings that say pagination was cut short by a loop."""
-    return [r.getMessage() for r in caplog.records if "a loop in the API's paging" in r.message]
+def unproven(page_number: int, url: str, reason: str) -> str:
+    """The error line of a stream that stopped where it cannot prove the data ended."""
+    return f"stream 'items': page {page_number} (GET {url}): {reason}; not a proven end"
 
 
 # --------------------------------------------------------------------------------------------
@@ -250,20 +251,51 @@ def test_page_number_that_can_never_end_is_a_config_error() -> None:
     assert any("pagination could never end" in line for line in raised.value.errors)
 
 
-def test_page_number_identical_page_repeated_stops_without_duplicates(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+def test_page_number_identical_page_repeated_is_an_unproven_end() -> None:
     """A server that ignores the page parameter returns page one forever."""
     same = page({"data": rows(1, 2)})
     with requests_mock.Mocker() as m:
         serve(m, URL, same, same)
-        records = run({"paginator": {"type": "page_number", "base_page": 1}})
+        records, line = run_to_failure({"paginator": {"type": "page_number", "base_page": 1}})
     assert ids(records) == [1, 2]
     assert m.call_count == 2
-    assert loop_warnings(caplog) == [
-        "Stream 'items': pagination stopped after page 1 because page 2 is identical to it "
-        "(a loop in the API's paging)"
+    assert line == unproven(2, f"{URL}?page=2", "the page is identical to page 1")
+
+
+def test_page_number_default_base_heals_an_api_that_counts_from_1(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """base_page left at dlt's 0 against an API serving page 0 as page 1: heal, say so once."""
+    first = page({"data": rows(1, 2)})
+    with requests_mock.Mocker() as m, caplog.at_level(logging.INFO):
+        serve(m, URL, first, first, page({"data": rows(3)}), page({"data": []}))
+        records = run({"paginator": {"type": "page_number"}})
+    assert ids(records) == [1, 2, 3]
+    assert sent_params(m) == [{"page": "0"}, {"page": "1"}, {"page": "2"}, {"page": "3"}]
+    assert [r.getMessage() for r in caplog.records if "counts pages" in r.message] == [
+        "Stream 'items': pages 0 and 1 came back the same: the API counts pages from 1; "
+        'continuing with page 2 (write "base_page": 1 in the paginator to say so)'
     ]
+
+
+def test_page_number_healed_base_counts_the_total_from_1() -> None:
+    """After the heal, a total of 2 pages means pages 1 and 2 (not 0 and 1)."""
+    first = page({"data": rows(1, 2), "total": 2})
+    with requests_mock.Mocker() as m:
+        serve(m, URL, first, first, page({"data": rows(3), "total": 2}))
+        records = run({"paginator": {"type": "page_number", "total_path": "total"}})
+    assert ids(records) == [1, 2, 3]
+    assert m.call_count == 3
+
+
+def test_page_number_explicit_base_0_is_not_healed() -> None:
+    """An explicit base_page 0 is the user's word: pages 0 and 1 alike is an error."""
+    first = page({"data": rows(1, 2)})
+    with requests_mock.Mocker() as m:
+        serve(m, URL, first, first)
+        records, line = run_to_failure({"paginator": {"type": "page_number", "base_page": 0}})
+    assert ids(records) == [1, 2]
+    assert line == unproven(2, f"{URL}?page=1", "the page is identical to page 1")
 
 
 # --------------------------------------------------------------------------------------------
@@ -407,16 +439,13 @@ def test_offset_body_path_creates_a_body_when_there_is_none() -> None:
     assert sent_params(m) == [{"limit": "5"}]
 
 
-def test_offset_identical_page_repeated_stops_without_duplicates(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+def test_offset_identical_page_repeated_is_an_unproven_end() -> None:
     same = page({"data": rows(1, 2)})
     with requests_mock.Mocker() as m:
         serve(m, URL, same, same)
-        records = run({"paginator": {"type": "offset", "limit": 2}})
+        records, line = run_to_failure({"paginator": {"type": "offset", "limit": 2}})
     assert ids(records) == [1, 2]
-    assert len(loop_warnings(caplog)) == 1
-    assert "Stream 'items'" in loop_warnings(caplog)[0]
+    assert line == unproven(2, f"{URL}?offset=2&limit=2", "the page is identical to page 1")
 
 
 # --------------------------------------------------------------------------------------------
@@ -609,7 +638,7 @@ def test_cursor_stop_after_empty_page() -> None:
     assert m.call_count == 1
 
 
-def test_cursor_repeated_token_stops_with_warning(caplog: pytest.LogCaptureFixture) -> None:
+def test_cursor_repeated_token_is_an_unproven_end() -> None:
     with requests_mock.Mocker() as m:
         serve(
             m,
@@ -618,26 +647,22 @@ def test_cursor_repeated_token_stops_with_warning(caplog: pytest.LogCaptureFixtu
             page({"data": rows(2), "next": "c3"}),
             page({"data": rows(3), "next": "c2"}),  # back to a cursor already requested
         )
-        records = run({"paginator": {"type": "cursor", "cursor_path": "next"}})
+        records, line = run_to_failure({"paginator": {"type": "cursor", "cursor_path": "next"}})
     assert ids(records) == [1, 2, 3]
     assert sent_params(m) == [{}, {"cursor": "c2"}, {"cursor": "c3"}]
-    assert loop_warnings(caplog) == [
-        f"Stream 'items': pagination stopped after page 3 because the next request "
-        f"({URL}?cursor=c2) repeats an earlier one (a loop in the API's paging)"
-    ]
+    reason = f"its next request ({URL}?cursor=c2) repeats page 2's"
+    assert line == unproven(3, f"{URL}?cursor=c3", reason)
 
 
-def test_cursor_identical_page_repeated_stops_without_duplicates(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+def test_cursor_identical_page_repeated_is_an_unproven_end() -> None:
     """The server ignores the cursor and keeps returning page one with the same cursor."""
     same = page({"data": rows(1, 2), "next": "c2"})
     with requests_mock.Mocker() as m:
         serve(m, URL, same, same)
-        records = run({"paginator": {"type": "cursor", "cursor_path": "next"}})
+        records, line = run_to_failure({"paginator": {"type": "cursor", "cursor_path": "next"}})
     assert ids(records) == [1, 2]
     assert m.call_count == 2
-    assert len(loop_warnings(caplog)) == 1
+    assert line == unproven(2, f"{URL}?cursor=c2", "the page is identical to page 1")
 
 
 # --------------------------------------------------------------------------------------------
@@ -674,7 +699,7 @@ def test_header_cursor_empty_first_page_without_header() -> None:
     assert m.call_count == 1
 
 
-def test_header_cursor_repeated_token_stops(caplog: pytest.LogCaptureFixture) -> None:
+def test_header_cursor_repeated_token_is_an_unproven_end() -> None:
     with requests_mock.Mocker() as m:
         serve(
             m,
@@ -682,10 +707,11 @@ def test_header_cursor_repeated_token_stops(caplog: pytest.LogCaptureFixture) ->
             page(rows(1), headers={"next": "t2"}),
             page(rows(2), headers={"next": "t2"}),
         )
-        records = run({"paginator": "header_cursor"})
+        records, line = run_to_failure({"paginator": "header_cursor"})
     assert ids(records) == [1, 2]
     assert m.call_count == 2
-    assert len(loop_warnings(caplog)) == 1
+    reason = f"its next request ({URL}?cursor=t2) repeats page 2's"
+    assert line == unproven(2, f"{URL}?cursor=t2", reason)
 
 
 # --------------------------------------------------------------------------------------------
@@ -770,7 +796,7 @@ def test_json_link_original_query_params_are_not_duplicated() -> None:
     ]
 
 
-def test_json_link_repeated_link_stops_with_warning(caplog: pytest.LogCaptureFixture) -> None:
+def test_json_link_repeated_link_is_an_unproven_end() -> None:
     with requests_mock.Mocker() as m:
         serve(
             m,
@@ -778,18 +804,14 @@ def test_json_link_repeated_link_stops_with_warning(caplog: pytest.LogCaptureFix
             page({"data": rows(1), "next": f"{URL}?page=2"}),
             page({"data": rows(2), "next": f"{URL}?page=2"}),
         )
-        records = run({"paginator": "json_link"})
+        records, line = run_to_failure({"paginator": "json_link"})
     assert ids(records) == [1, 2]
     assert m.call_count == 2
-    assert loop_warnings(caplog) == [
-        f"Stream 'items': pagination stopped after page 2 because the next request "
-        f"({URL}?page=2) repeats an earlier one (a loop in the API's paging)"
-    ]
+    reason = f"its next request ({URL}?page=2) repeats page 2's"
+    assert line == unproven(2, f"{URL}?page=2", reason)
 
 
-def test_json_link_back_to_the_first_page_does_not_duplicate(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+def test_json_link_back_to_the_first_page_does_not_duplicate() -> None:
     with requests_mock.Mocker() as m:
         serve(
             m,
@@ -798,9 +820,9 @@ def test_json_link_back_to_the_first_page_does_not_duplicate(
             page({"data": rows(2), "next": URL}),
             page({"data": rows(1), "next": f"{URL}?page=2"}),
         )
-        records = run({"paginator": "json_link"})
+        records, line = run_to_failure({"paginator": "json_link"})
     assert ids(records) == [1, 2]
-    assert len(loop_warnings(caplog)) == 1
+    assert line == unproven(2, f"{URL}?page=2", f"its next request ({URL}) repeats page 1's")
 
 
 def test_json_link_empty_first_page() -> None:
@@ -861,14 +883,15 @@ def test_header_link_empty_page_without_link() -> None:
     assert m.call_count == 1
 
 
-def test_header_link_repeated_link_stops(caplog: pytest.LogCaptureFixture) -> None:
+def test_header_link_repeated_link_is_an_unproven_end() -> None:
     link = {"Link": f'<{URL}?page=2>; rel="next"'}
     with requests_mock.Mocker() as m:
         serve(m, URL, page(rows(1), headers=link), page(rows(2), headers=link))
-        records = run({"paginator": "header_link"})
+        records, line = run_to_failure({"paginator": "header_link"})
     assert ids(records) == [1, 2]
     assert m.call_count == 2
-    assert len(loop_warnings(caplog)) == 1
+    reason = f"its next request ({URL}?page=2) repeats page 2's"
+    assert line == unproven(2, f"{URL}?page=2", reason)
 
 
 # --------------------------------------------------------------------------------------------
@@ -998,7 +1021,7 @@ def test_auto_single_record_single_page_is_not_logged_as_a_guess(
     assert guesses(caplog) == []
 
 
-def test_auto_repeated_next_url_stops(caplog: pytest.LogCaptureFixture) -> None:
+def test_auto_repeated_next_url_is_an_unproven_end() -> None:
     with requests_mock.Mocker() as m:
         serve(
             m,
@@ -1006,20 +1029,57 @@ def test_auto_repeated_next_url_stops(caplog: pytest.LogCaptureFixture) -> None:
             page({"data": rows(1), "next": f"{URL}?page=2"}),
             page({"data": rows(2), "next": f"{URL}?page=2"}),
         )
-        records = run({})
+        records, line = run_to_failure({})
     assert ids(records) == [1, 2]
     assert m.call_count == 2
-    assert len(loop_warnings(caplog)) == 1
+    reason = f"its next request ({URL}?page=2) repeats page 2's"
+    assert line == unproven(2, f"{URL}?page=2", reason)
 
 
-def test_auto_identical_page_repeated_stops(caplog: pytest.LogCaptureFixture) -> None:
-    same = page({"data": rows(1), "meta": {"total_pages": 5}})
-    with requests_mock.Mocker() as m:
-        serve(m, URL, same, same)
+def test_auto_page_count_heals_an_api_that_counts_from_1(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A guessed page_number whose pages 0 and 1 are alike counts pages from 1."""
+    same = page({"data": rows(1), "meta": {"total_pages": 2}})
+    with requests_mock.Mocker() as m, caplog.at_level(logging.INFO):
+        serve(m, URL, same, same, page({"data": rows(2), "meta": {"total_pages": 2}}))
         records = run({})
-    assert ids(records) == [1]
-    assert m.call_count == 2
-    assert len(loop_warnings(caplog)) == 1
+    assert ids(records) == [1, 2]
+    assert sent_params(m) == [{}, {"page": "1"}, {"page": "2"}]
+    assert any("counts pages from 1" in r.getMessage() for r in caplog.records)
+
+
+def test_auto_cursor_tries_other_parameter_names_until_one_moves_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The API reads its cursor from ``next``: sent as ``cursor`` page 2 repeats page 1."""
+    first = page({"data": rows(1, 2), "cursors": {"next": "c2"}})
+    with requests_mock.Mocker() as m, caplog.at_level(logging.INFO):
+        serve(m, URL, first, first, page({"data": rows(3), "cursors": {"next": None}}))
+        records = run({})
+    assert ids(records) == [1, 2, 3]
+    assert sent_params(m) == [{}, {"cursor": "c2"}, {"next": "c2"}]
+    messages = [r.getMessage() for r in caplog.records]
+    assert "Stream 'items': page 2 repeated page 1 with the cursor sent as 'cursor'; trying 'next'" in messages
+    assert (
+        'No paginator configured; {"type": "cursor", "cursor_path": "cursors.next", '
+        '"cursor_param": "next"} moved past page 1. Set it explicitly.'
+    ) in messages
+
+
+def test_auto_cursor_that_never_moves_on_fails_with_what_was_tried() -> None:
+    same = page({"data": rows(1, 2), "cursors": {"next": "c2"}})
+    with requests_mock.Mocker() as m:
+        serve(m, URL, *[same] * 13)
+        records, line = run_to_failure({})
+    assert ids(records) == [1, 2]
+    assert m.call_count == 13  # page 1, then page 2 under 12 parameter names
+    assert line.startswith(f"stream 'items': page 2 (GET {URL}?token=***): the guessed paginator ")
+    assert "(the cursor was sent as 'cursor', 'next', 'after'," in line
+    assert line.endswith(
+        'configure the paginator, for example {"type": "cursor", "cursor_path": "cursors.next", '
+        '"cursor_param": "<the API\'s parameter>"}; not a proven end'
+    )
 
 
 def test_auto_detection_is_per_run_not_shared_between_streams() -> None:

@@ -14,7 +14,7 @@ from tap_restgeneric.demo.data import records
 
 def summary_lines(stderr: str) -> list[str]:
     """The summary lines on stderr, without the log prefix."""
-    return [line.split("| ")[-1] for line in stderr.splitlines() if "records, " in line]
+    return [line.split("| ")[-1] for line in stderr.splitlines() if "records written, " in line]
 
 
 def test_summary_names_records_pages_retries_throttling_and_bookmark(
@@ -25,12 +25,14 @@ def test_summary_names_records_pages_retries_throttling_and_bookmark(
     assert run.returncode == 0, run.stderr[-2000:]
     newest = max(r["updated_at"] for r in records("s003_customers"))
     assert sorted(summary_lines(run.stderr)) == [
-        "Stream 'account': 1 records, 1 pages, 0 retries, 0.0 s throttled, 0 schema changes, "
-        "bookmark none",
-        "Stream 'custom_fields': 12 records, 1 pages, 0 retries, 0.0 s throttled, "
-        "0 schema changes, bookmark none",
-        f"Stream 'customers': 130 records, 3 pages, 1 retries, 1.0 s throttled, "
-        f"0 schema changes, bookmark {newest!r}",
+        "Stream 'account': 1 records written, 1 pages (1 records read), 0 retries, "
+        "0.0 s throttled, 0 schema changes, bookmark none, ended: the endpoint is single_page",
+        "Stream 'custom_fields': 12 records written, 1 pages (12 records read), 0 retries, "
+        "0.0 s throttled, 0 schema changes, bookmark none, ended: no next cursor at "
+        "'meta.next_cursor'",
+        f"Stream 'customers': 130 records written, 3 pages (130 records read), 1 retries, "
+        f"1.0 s throttled, 0 schema changes, bookmark {newest!r}, "
+        "ended: no next cursor at 'meta.next_cursor'",
     ]
 
 

@@ -141,7 +141,7 @@ def test_validate_yaml_errors_with_line_and_column(
         "config['client']['paginatr']",
         f"{path}:9:7: unknown key 'data_selecter' (did you mean 'data_selector'?); expected one "
         "of 'auth', 'data', 'data_selector', 'error_handler', 'headers', 'incremental', 'json', "
-        "'method', 'paginator', 'params', 'path', 'response_actions' at "
+        "'method', 'on_unproven_end', 'paginator', 'params', 'path', 'response_actions' at "
         "config['resources'][1]['endpoint']['data_selecter']",
         f"{path}:11:9: unknown paginator type 'page_numbr' (did you mean 'page_number'?); "
         "expected one of 'auto', 'cursor', 'header_cursor', 'header_link', 'json_link', "
@@ -406,22 +406,29 @@ def test_preview_auto_detection_prints_the_config_to_paste(
     ran.assert_no_secrets()
 
 
-def test_preview_auto_cursor_detection_and_loop_guard(
+def test_preview_auto_cursor_guess_is_proven_on_page_2(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, api: DemoServer
 ) -> None:
     """Seed 001 without paginator: auto guesses cursor_param 'cursor', which the API ignores,
-    so page 2 repeats page 1 and paging stops there; the snippet shows what to fix."""
+    so page 2 repeats page 1; the cursor is sent as 'next' instead, which moves on, and the
+    snippet to paste is the proven one."""
     config = example("seed_001_cursor", api.url)
     del config["resources"][0]["endpoint"]["paginator"]
     ran = restgeneric(capsys, "preview", write(tmp_path, "a.json", config), "--pages", "4")
     assert ran.code == 0, ran.err
     assert [line for line in ran.out if line.startswith(("  next:", "  stop:"))] == [
         "  next: cursor=b2Zmc2V0OjUw: the cursor at 'cursors.next'",
-        "  stop: page 2 is identical to the previous one (not written)",
+        "  next: next=b2Zmc2V0OjEwMA: the cursor at 'cursors.next'",
+        "  stop: no next cursor at 'cursors.next'",
+    ]
+    assert [line for line in ran.out if line.startswith("  records:")] == [
+        "  records: 50",
+        "  records: 50",
+        "  records: 20",
     ]
     assert (
         '  {"paginator": {"type": "cursor", "cursor_path": "cursors.next", '
-        '"cursor_param": "cursor"}}' in ran.out
+        '"cursor_param": "next"}}' in ran.out
     )
 
 

@@ -9,10 +9,31 @@ from typing import Any
 from singer_sdk.streams.rest import HTTPRequest
 
 from tap_restgeneric.errors import ConfigErrors
-from tap_restgeneric.paginators.base import PAGINATORS, Page, Paginator
+from tap_restgeneric.paginators.base import (
+    PAGINATORS,
+    Page,
+    PaginationError,
+    Paginator,
+    Recovery,
+)
 
 logger = logging.getLogger(__name__)
 _TOTAL_PAGE_KEYS = {"total_pages", "pages", "totalpages"}
+CURSOR_PARAMS = (
+    "cursor",
+    "next",
+    "after",
+    "next_cursor",
+    "nextCursor",
+    "page_token",
+    "pageToken",
+    "next_page_token",
+    "starting_after",
+    "continuation",
+    "continuation_token",
+    "token",
+)
+"""Query parameters an API may expect a body cursor in, tried in order until one moves on."""
 
 
 def _find_key(body: Any, match: Any, trail: tuple[str, ...] = ()) -> tuple[str, ...] | None:
@@ -37,6 +58,11 @@ def _is_count(value: Any) -> bool:
     except (ValueError, OverflowError):
         return False
     return True
+
+
+def _leaf(path: str) -> str:
+    """The last key of a dotted path (``cursors.next`` → ``next``)."""
+    return path.rsplit(".", 1)[-1].strip("[]'")
 
 
 def _quote(keys: tuple[str, ...]) -> str:
@@ -70,7 +96,7 @@ def detect(page: Page) -> dict[str, Any]:
         return {"type": "json_link", "next_url_path": found[0]}
     total = _find_key(page.body, lambda k, v: k.lower() in _TOTAL_PAGE_KEYS and _is_count(v))
     if total is not None:
-        return {"type": "page_number", "total_path": _quote(total), "base_page": 0}
+        return {"type": "page_number", "total_path": _quote(total)}
     if found:
         return {"type": "cursor", "cursor_path": found[0], "cursor_param": "cursor"}
     return {"type": "single_page"}
@@ -84,6 +110,7 @@ class AutoPaginator(Paginator):
         super().__init__(options)
         self.inner: Paginator | None = None
         self.detected: dict[str, Any] | None = None
+        self._tried: list[str] = []  # cursor parameter names sent so far
 
     def apply(self, request: HTTPRequest, token: Any) -> None:
         """Let the detected paginator write tokens after the first page."""
@@ -93,10 +120,8 @@ class AutoPaginator(Paginator):
     def next_token(self, page: Page, token: Any) -> Any:
         """Detect on the first page, then follow the detected style."""
         if self.inner is None:
-            self.detected = detect(page)
-            errors = ConfigErrors()
-            cls = PAGINATORS[self.detected["type"]]
-            self.inner = cls(cls.options_from(self.detected, (), errors))
+            self._use(detect(page))
+            assert self.detected is not None and self.inner is not None
             if self.detected["type"] != "single_page" or len(page.records) > 1:
                 logger.warning(
                     "No paginator configured; guessed %s from the first response. "
@@ -104,4 +129,48 @@ class AutoPaginator(Paginator):
                     json.dumps(self.detected),
                 )
             token = self.inner.first_token()
+        elif page.number == 2 and len(self._tried) > 1:
+            logger.warning(
+                "No paginator configured; %s moved past page 1. Set it explicitly.",
+                json.dumps(self.detected),
+            )
         return self.inner.advance(page, token)
+
+    def _use(self, detected: dict[str, Any]) -> None:
+        cls = PAGINATORS[detected["type"]]
+        self.detected = detected
+        self.inner = cls(cls.options_from(detected, (), ConfigErrors()))
+
+    def recover(self, repeated: Page, token: Any) -> Recovery | None:
+        """Page 2 repeated page 1: the guess did not move on; try the next plausible one.
+
+        A guessed cursor is sent under the other names APIs use for it, one at a time; a guessed
+        page count is healed by the page_number rule. With nothing left to try, fail with what
+        was tried and the config to write.
+        """
+        if self.inner is None or self.detected is None or repeated.number != 2:
+            return None
+        if self.detected["type"] != "cursor":
+            recovery = self.inner.recover(repeated, token)
+            if recovery is not None and self.detected["type"] == "page_number":
+                self.detected = {**self.detected, "base_page": 1}
+            return recovery
+        tried = self._tried or [self.detected["cursor_param"]]
+        self._tried = tried
+        names = [n for n in (_leaf(self.detected["cursor_path"]), *CURSOR_PARAMS) if n not in tried]
+        if not names:
+            example = {**self.detected, "cursor_param": "<the API's parameter>"}
+            msg = (
+                "the guessed paginator did not move past page 1 (the cursor was sent as "
+                f"{', '.join(repr(t) for t in tried)}); configure the paginator, for example "
+                f"{json.dumps(example)}"
+            )
+            raise PaginationError(msg)
+        tried.append(names[0])
+        self._use({**self.detected, "cursor_param": names[0]})
+        note = f"page 2 repeated page 1 with the cursor sent as {tried[-2]!r}; trying {names[0]!r}"
+        return Recovery(token, note)
+
+    def explain(self, token: Any) -> str:
+        """The detected paginator's explanation."""
+        return self.inner.explain(token) if self.inner is not None else super().explain(token)

@@ -29,6 +29,13 @@ class Stop(NamedTuple):
     reason: str
 
 
+class Recovery(NamedTuple):
+    """How to go on after a repeated page: the token to request it with, and what to tell."""
+
+    token: Any
+    note: str
+
+
 @dataclass
 class Page:
     """One fetched page: the request sent, the response, its parsed body and its records."""
@@ -108,6 +115,16 @@ class Paginator(ABC):
         Only styles whose tokens do not depend on the response can be fetched ahead.
         """
         return None
+
+    def recover(self, repeated: Page, token: Any) -> Recovery | None:
+        """When ``repeated`` came back the same as an earlier page: the way on, if the config's
+        intent makes it unambiguous (None: it does not; raise PaginationError to say why not).
+        """
+        return None
+
+    def explain(self, token: Any) -> str:
+        """Why the next request carries ``token``, in the words of the config."""
+        return f"{token!r}"
 
     @abstractmethod
     def next_token(self, page: Page, token: Any) -> Any:

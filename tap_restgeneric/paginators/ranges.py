@@ -16,12 +16,14 @@ from tap_restgeneric.paginators.base import (
     Page,
     PaginationError,
     Paginator,
+    Recovery,
     Stop,
     has_more,
     read_path,
     set_body_path,
 )
 
+FIRST_PAGE_KEYS = ("base_page", "page", "start_from_page")
 RANGE_FIELDS = {
     "total_path": Field("string", "total"),
     "stop_after_empty_page": Field("boolean", True, nullable=False),
@@ -99,6 +101,13 @@ class RangePaginator(Paginator):
             msg = f"total_path {path!r} is {value!r} in the response; expected a number"
             raise PaginationError(msg) from None
 
+    def explain(self, token: Any) -> str:
+        """``page=3: the next page number`` (or the offset plus the records received)."""
+        where = self.options[self.param_key] or self.options[self.body_key]
+        return f"{where}={token}: {self.meaning}"
+
+    meaning: ClassVar[str]
+
     @abstractmethod
     def step(self, page: Page) -> int:
         """How far the next request moves from this one."""
@@ -162,11 +171,18 @@ class PageNumberPaginator(RangePaginator):
         **RANGE_FIELDS,
     }
 
+    meaning = "the next page number"
+
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        super().__init__(options)
+        self.base_page: int = options["base_page"]
+
     @classmethod
     def normalize(
         cls, options: dict[str, Any], raw: Mapping[str, Any], path: Path, errors: ConfigErrors
     ) -> None:
         """Map the seeds' start_from_page to dlt's base_page and page."""
+        options["base_defaulted"] = not any(raw.get(k) is not None for k in FIRST_PAGE_KEYS)
         start = options.pop("start_from_page", None)
         if start is not None:
             options["base_page"] = start
@@ -176,7 +192,18 @@ class PageNumberPaginator(RangePaginator):
     def first_token(self) -> Any:
         """The first page: ``page`` if given, else ``base_page``."""
         page = self.options.get("page")
-        return self.options["base_page"] if page is None else page
+        return self.base_page if page is None else page
+
+    def recover(self, repeated: Page, token: Any) -> Recovery | None:
+        """Pages 0 and 1 alike with base_page left at 0: the API counts from 1 (heal, say so)."""
+        if not (self.options["base_defaulted"] and repeated.number == 2 and token == 1):
+            return None
+        self.base_page = 1
+        note = (
+            "pages 0 and 1 came back the same: the API counts pages from 1; continuing with "
+            'page 2 (write "base_page": 1 in the paginator to say so)'
+        )
+        return Recovery(token + 1, note)
 
     def step(self, page: Page) -> int:
         """One page at a time."""
@@ -184,7 +211,7 @@ class PageNumberPaginator(RangePaginator):
 
     def end(self, total: int) -> int:
         """``total`` counts pages, numbered from ``base_page``."""
-        return int(total + self.options["base_page"])
+        return int(total + self.base_page)
 
 
 @PAGINATORS.register("offset")
@@ -203,6 +230,8 @@ class OffsetPaginator(RangePaginator):
         "maximum_offset": Field("integer"),
         **RANGE_FIELDS,
     }
+
+    meaning = "the offset plus the records received"
 
     def first_token(self) -> Any:
         """The first offset."""

@@ -72,6 +72,11 @@ class CursorPaginator(Paginator):
         else:
             request.params[self.options["cursor_param"]] = token
 
+    def explain(self, token: Any) -> str:
+        """``next=abc: the cursor at 'cursors.next'``."""
+        where = self.options.get("cursor_param") or self.options.get("cursor_body_path")
+        return f"{where}={token}: the cursor at {self.options['cursor_path']!r}"
+
     def next_token(self, page: Page, token: Any) -> Any:
         """Stop on an empty page (if asked), has_more false, or a missing/empty cursor."""
         if self.options["stop_after_empty_page"] and not page.records:
@@ -99,6 +104,11 @@ class HeaderCursorPaginator(Paginator):
         """Send the cursor after the first page."""
         if token is not None:
             request.params[self.options["cursor_param"]] = token
+
+    def explain(self, token: Any) -> str:
+        """``cursor=abc: the 'next' response header``."""
+        key = self.options["cursor_key"]
+        return f"{self.options['cursor_param']}={token}: the {key!r} response header"
 
     def next_token(self, page: Page, token: Any) -> Any:
         """Stop when the header is absent or empty."""
@@ -139,6 +149,10 @@ class JSONLinkPaginator(LinkPaginator):
     }
     missing = "no next URL in the response"
 
+    def explain(self, token: Any) -> str:
+        """``<url>: the next URL at 'next'``."""
+        return f"{token}: the next URL at {self.options['next_url_path']!r}"
+
     def link(self, page: Page) -> Any:
         """The value at next_url_path."""
         return read_path(page, self.options["next_url_path"])
@@ -153,6 +167,10 @@ class HeaderLinkPaginator(LinkPaginator):
         **STOP_CONDITION,
     }
     missing = "no next link in the Link header"
+
+    def explain(self, token: Any) -> str:
+        """``<url>: the Link header's rel='next'``."""
+        return f"{token}: the Link header's rel={self.options['links_next_key']!r}"
 
     def link(self, page: Page) -> Any:
         """The URL of the configured rel in the Link header."""
