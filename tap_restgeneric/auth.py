@@ -104,7 +104,7 @@ class BasicAuth(Authenticator):
 
 @AUTHS.register("oauth2_client_credentials")
 class OAuth2ClientCredentials(Authenticator):
-    """``oauth2_client_credentials``: a token fetched once per run, refreshed when it expires."""
+    """``oauth2_client_credentials``: a token fetched once per run, refreshed before it expires."""
 
     fields: ClassVar[dict[str, Field]] = {
         "access_token_url": Field("string", REQUIRED, nullable=False),
@@ -115,13 +115,28 @@ class OAuth2ClientCredentials(Authenticator):
         "access_token": Field("string"),
     }
     refresh_margin: ClassVar[float] = 5.0
+    """A token is replaced this many seconds before it expires, or, for a short-lived one, ..."""
+    refresh_fraction: ClassVar[float] = 0.1
+    """... this share of its lifetime before: a 2 s token is used for 1.8 s, a 1 h one 3595 s."""
     token_retries: ClassVar[int] = 3
 
     def __init__(self, options: Mapping[str, Any], timeout: float = 60.0) -> None:
         super().__init__(options, timeout)
         self._lock = threading.Lock()
         self._token: str | None = options.get("access_token")
-        self._expires_at = time.monotonic() + options["default_token_expiration"]
+        self._refresh_at = self._refresh_time(
+            time.monotonic(), float(options["default_token_expiration"])
+        )
+
+    @classmethod
+    def _refresh_time(cls, issued: float, lifetime: float) -> float:
+        """When a token issued at ``issued`` (monotonic) for ``lifetime`` seconds is replaced.
+
+        The margin is ``refresh_margin`` capped at ``refresh_fraction`` of the lifetime, so a
+        short-lived token still serves many requests instead of being fetched before each one.
+        """
+        margin = min(cls.refresh_margin, cls.refresh_fraction * max(lifetime, 0.0))
+        return issued + lifetime - margin
 
     def invalidate(self, rejected: str | None = None) -> None:
         """Forget the token so the next request fetches a new one (after a 401).
@@ -143,7 +158,7 @@ class OAuth2ClientCredentials(Authenticator):
         }
         url = self.options["access_token_url"]
         try:
-            response = self._post(url, form)
+            response, sent_at = self._post(url, form)
         except requests.RequestException as exc:
             msg = f"OAuth2 token request to {REDACT(url)} failed: {type(exc).__name__}"
             raise StreamRequestError(msg) from None
@@ -168,13 +183,19 @@ class OAuth2ClientCredentials(Authenticator):
         except (TypeError, ValueError):
             lifetime = float(self.options["default_token_expiration"])
         self._token = token
-        self._expires_at = time.monotonic() + lifetime
+        # expires_in counts from when the server issued the token, which is after the request
+        # was sent: counting from the send time is never late, however slow the answer was
+        self._refresh_at = self._refresh_time(sent_at, lifetime)
 
-    def _post(self, url: str, form: dict[str, Any]) -> requests.Response:
-        """POST the token request; connection errors, timeouts, 429 and 5xx are retried."""
+    def _post(self, url: str, form: dict[str, Any]) -> tuple[requests.Response, float]:
+        """POST the token request; connection errors, timeouts, 429 and 5xx are retried.
+
+        Returns the response and the monotonic time its request was sent.
+        """
         for attempt in range(self.token_retries + 1):
             last = attempt == self.token_retries
             wait: float | None = None
+            sent_at = time.monotonic()
             try:
                 response = requests.post(url, data=form, timeout=self.timeout, verify=self.verify)
             except (requests.ConnectionError, requests.Timeout):
@@ -182,7 +203,7 @@ class OAuth2ClientCredentials(Authenticator):
                     raise
             else:
                 if last or (response.status_code != 429 and response.status_code < 500):
-                    return response
+                    return response, sent_at
                 wait = requester.retry_after(response, 30.0)
             requester.sleep(0.5 * 2**attempt if wait is None else wait)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -190,7 +211,7 @@ class OAuth2ClientCredentials(Authenticator):
     def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         """Fetch or refresh the token if needed, then send it as a Bearer header."""
         with self._lock:
-            if self._token is None or time.monotonic() >= self._expires_at - self.refresh_margin:
-                self._fetch()
+            if self._token is None or time.monotonic() >= self._refresh_at:
+                self._fetch()  # under the lock: one token request per expiry, whatever the threads
             request.headers["Authorization"] = f"Bearer {self._token}"
         return request

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -19,6 +21,18 @@ from tap_restgeneric.spec import IncrementalSpec
 
 Point = datetime | float | str
 MAX_BOUNDARY_KEYS = 1000
+BOUNDARY_HASH_CHARS = 32
+"""Hex characters kept of a record's SHA-256 (128 bits, as dlt's ``digest128``)."""
+
+
+def content_hash(record: Mapping[str, Any]) -> str:
+    """A digest of a record's content, stable across runs: SHA-256 of canonical JSON.
+
+    Keys are sorted and separators fixed, so only the content counts, not the order the API
+    sent the fields in. Only this digest is stored, never the content itself.
+    """
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:BOUNDARY_HASH_CHARS]
 
 
 class IncrementalError(Exception):
@@ -67,10 +81,25 @@ class IncrementalRun:
         self._from_bookmark = bookmark is not None
         self._boundary_point = parse_point(bookmark) if not spec.lag else None
         self._boundary = {tuple(k) for k in state.get("boundary_keys") or []}
+        # no primary key at all (None; an explicit [] is ()): boundary records are recognised
+        # by a hash of their content, as dlt does; pointless for windows and backfills
+        self._hashed = spec.primary_key is None and spec.window is None and spec.end_value is None
+        self._boundary_hashes = {
+            h for h in state.get("boundary_hashes") or [] if isinstance(h, str)
+        }
         self.max_point: Point | None = None
         self.max_raw: Any = None
         self._max_keys: set[tuple[Any, ...]] = set()
         self._last_point: Point | None = None
+        # hashed mode: the content of a record is hashed as the API sent it (admit), but the
+        # bookmark only counts records written (observe), which by then may carry parent fields
+        # or partition keys. So admit keeps a copy of each record at the highest cursor admitted
+        # so far (by identity), observe moves the copies of written records at the maximum, and
+        # they are hashed only when a bookmark is stored.
+        self._admitted_max: Point | None = None
+        self._pending: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+        self._max_copies: list[dict[str, Any]] = []
+        self._max_hashes: set[str] = set()
 
     def windows(self) -> Iterator[Window]:
         """The windows to request: one, or consecutive ``window``-sized ranges up to the end."""
@@ -145,7 +174,10 @@ class IncrementalRun:
             side = compare(point, window.end)
             if side > 0 or (side == 0 and not window.closed_end):
                 return False
-        if (
+        if self._hashed:
+            if not self._admit_hashed(record, point):
+                return False
+        elif (
             self._boundary
             and self._boundary_point is not None
             and compare(point, self._boundary_point) == 0
@@ -153,6 +185,22 @@ class IncrementalRun:
         ):
             return False
         record[self.spec.replication_key] = value
+        return True
+
+    def _admit_hashed(self, record: dict[str, Any], point: Point) -> bool:
+        """Without a primary key: drop a record written before, keep a copy of a candidate max."""
+        if (
+            self._boundary_hashes
+            and self._boundary_point is not None
+            and compare(point, self._boundary_point) == 0
+            and content_hash(record) in self._boundary_hashes
+        ):
+            return False
+        side = 1 if self._admitted_max is None else compare(point, self._admitted_max)
+        if side > 0:
+            self._admitted_max, self._pending = point, {}
+        if side >= 0 and len(self._pending) < MAX_BOUNDARY_KEYS:
+            self._pending[id(record)] = (record, dict(record))
         return True
 
     def past_range(self, records: list[dict[str, Any]], window: Window) -> bool:
@@ -171,6 +219,9 @@ class IncrementalRun:
 
     def observe(self, record: Mapping[str, Any], keys: tuple[str, ...]) -> None:
         """Track the maximum cursor written (and the keys at it); check 'asc' really is sorted."""
+        copy = None
+        if self._hashed and (entry := self._pending.pop(id(record), None)) is not None:
+            copy = entry[1] if entry[0] is record else None
         point = parse_point(record.get(self.spec.replication_key))
         if point is None:
             return
@@ -183,22 +234,25 @@ class IncrementalRun:
             )
             raise IncrementalError(msg)
         self._last_point = point
-        key = tuple(record.get(k) for k in keys)
         side = 1 if self.max_point is None else compare(point, self.max_point)
         if side > 0:
-            self.max_point, self.max_raw, self._max_keys = (
-                point,
-                record[self.spec.replication_key],
-                {key},
-            )
-        elif side == 0 and len(self._max_keys) < MAX_BOUNDARY_KEYS:
-            self._max_keys.add(key)
+            self.max_point, self.max_raw = point, record[self.spec.replication_key]
+            self._max_keys, self._max_copies, self._max_hashes = set(), [], set()
+        if side < 0:
+            return
+        if not self._hashed:
+            if len(self._max_keys) < MAX_BOUNDARY_KEYS:
+                self._max_keys.add(tuple(record.get(k) for k in keys))
+        elif copy is not None and len(self._max_copies) + len(self._max_hashes) < MAX_BOUNDARY_KEYS:
+            self._max_copies.append(copy)
 
-    def bookmark(self, window: Window | None = None) -> tuple[Any, list[list[Any]]]:
-        """The value (and boundary keys) safe to store now; None when nothing moves it.
+    def bookmark(self, window: Window | None = None) -> tuple[Any, list[Any]]:
+        """The value (and boundary entries) safe to store now; None when nothing moves it.
 
         After a finished window the bookmark is its end; otherwise the maximum cursor written,
         capped at the sync's start time so a future-dated record cannot hide later changes.
+        The boundary entries identify the records written at that maximum: their primary key
+        values (lists), or, for a resource without a primary key, content hashes (strings).
         """
         if self.spec.end_value is not None:
             return None, []
@@ -208,12 +262,21 @@ class IncrementalRun:
             return None, []
         if isinstance(self.max_point, datetime) and self.max_point > self.now:
             return render(self.now, detect_format(self.max_raw) or "iso8601"), []
+        if self._hashed:
+            self._max_hashes.update(content_hash(copy) for copy in self._max_copies)
+            self._max_copies = []
+            return self.max_raw, sorted(self._max_hashes)
         keys = [list(k) for k in sorted(self._max_keys, key=repr)] if self.spec.primary_key else []
         return self.max_raw, keys
 
     def store(self, state: dict[str, Any], window: Window | None = None) -> bool:
-        """Write the bookmark into a state dict, never backwards; True when it changed."""
-        value, keys = self.bookmark(window)
+        """Write the bookmark into a state dict, never backwards; True when it changed.
+
+        The records at the bookmark go into ``boundary_keys`` (primary key values) or, without a
+        primary key, ``boundary_hashes`` (content digests); a bookmark that did not move keeps
+        the entries already stored, so each of those records is skipped on every later run.
+        """
+        value, entries = self.bookmark(window)
         if value is None:
             return False
         key = self.spec.replication_key
@@ -222,14 +285,18 @@ class IncrementalRun:
         side = 1 if new_point is None or old_point is None else compare(new_point, old_point)
         if side < 0:
             return False
-        boundary = {tuple(k) for k in keys}
-        if side == 0:
-            boundary |= {tuple(k) for k in state.get("boundary_keys") or []}
+        name = "boundary_hashes" if self._hashed else "boundary_keys"
+        stored: list[Any] = (state.get(name) or []) if side == 0 else []
         state["replication_key"] = key
         state["replication_key_value"] = value
         state.pop("boundary_keys", None)
-        if boundary:
-            state["boundary_keys"] = [list(k) for k in sorted(boundary, key=repr)]
+        state.pop("boundary_hashes", None)
+        if self._hashed:
+            hashes = {*entries, *(h for h in stored if isinstance(h, str))}
+            if hashes:
+                state[name] = sorted(hashes)
+        elif boundary := {tuple(k) for k in [*entries, *stored]}:
+            state[name] = [list(k) for k in sorted(boundary, key=repr)]
         return True
 
 

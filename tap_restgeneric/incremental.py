@@ -118,7 +118,11 @@ def incremental_spec(
     ):
         errors.add((*where, "primary_key"), "wrong type", "a field name or a list of field names")
         keys = None
-    dedupe = primary_key if keys is None else ((keys,) if isinstance(keys, str) else tuple(keys))
+    # None (no key anywhere) de-duplicates the boundary by content hash; an explicit [] is off
+    if keys is None:
+        dedupe: tuple[str, ...] | None = primary_key or None
+    else:
+        dedupe = (keys,) if isinstance(keys, str) else tuple(keys)
     return IncrementalSpec(
         cursor_path=opts["cursor_path"] or "",
         replication_key=replication_key_for(opts["cursor_path"] or ""),

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import base64
+import itertools
+import threading
+import time
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+import requests
 import requests_mock
 from helpers import (
     BASE_URL,
@@ -378,6 +382,117 @@ def test_oauth2_preset_access_token_is_used_first(clock: Clock) -> None:
         records_of(tap, "items")
     api = [r.headers["Authorization"] for r in m.request_history if r.url != TOKEN_URL]
     assert api == ["Bearer preset", "Bearer fresh"]
+
+
+def test_oauth2_short_lived_token_is_reused_across_pages_until_nine_tenths_of_its_life(
+    clock: Clock,
+) -> None:
+    """A 2 s token serves every page of its first 1.8 s: 2 token requests for 10 pages, not 10."""
+    pages = 10
+
+    def answer(number: int) -> Any:
+        def body(request: Any, context: Any) -> dict[str, Any]:
+            clock.now += 0.25  # each page takes a quarter of a second
+            following = f"{URL}?page={number + 1}" if number < pages else None
+            return {"data": [{"id": number}], "next": following}
+
+        return body
+
+    with requests_mock.Mocker() as m:
+        m.post(
+            TOKEN_URL,
+            [
+                {"json": {"access_token": "at-1", "expires_in": 2}},
+                {"json": {"access_token": "at-2", "expires_in": 2}},
+            ],
+        )
+        serve(m, URL, *[{"json": answer(n)} for n in range(1, pages + 1)])
+        records = run({"paginator": "json_link"}, client={"auth": OAUTH})
+    assert [r["id"] for r in records] == list(range(1, pages + 1))
+    assert len(token_posts(m)) == 2
+    api = [r.headers["Authorization"] for r in m.request_history if r.url != TOKEN_URL]
+    # sent at t=0, 0.25 … 1.75 s: at-1; at 2.0 s it is past 1.8 s (2 s minus 10 %): at-2
+    assert api == ["Bearer at-1"] * 8 + ["Bearer at-2"] * 2
+
+
+def test_oauth2_one_second_token_is_reused_until_it_expires_then_refreshed(clock: Clock) -> None:
+    tap = make_tap(resource("items", paginator="single_page"), client={"auth": OAUTH})
+    with requests_mock.Mocker() as m:
+        m.post(
+            TOKEN_URL,
+            [
+                {"json": {"access_token": "at-1", "expires_in": 1}},
+                {"json": {"access_token": "at-2", "expires_in": 1}},
+            ],
+        )
+        m.get(URL, json=[])
+        records_of(tap, "items")  # t=1000: fetch at-1, replaced from 1000.9
+        clock.now += 0.5
+        records_of(tap, "items")  # reused
+        clock.now += 0.375
+        records_of(tap, "items")  # t=1000.875: still reused
+        clock.now += 0.125
+        records_of(tap, "items")  # t=1001: expired, fetch at-2
+        records_of(tap, "items")  # reused
+    assert len(token_posts(m)) == 2
+    api = [r.headers["Authorization"] for r in m.request_history if r.url != TOKEN_URL]
+    assert api == ["Bearer at-1"] * 3 + ["Bearer at-2"] * 2
+
+
+def test_oauth2_token_lifetime_counts_from_when_the_token_request_was_sent(clock: Clock) -> None:
+    """A token endpoint answering in 30 s: a 60 s token is replaced 55 s after the request."""
+
+    def slow_token(number: int) -> Any:
+        def body(request: Any, context: Any) -> dict[str, Any]:
+            clock.now += 30
+            return {"access_token": f"at-{number}", "expires_in": 60}
+
+        return body
+
+    tap = make_tap(resource("items", paginator="single_page"), client={"auth": OAUTH})
+    with requests_mock.Mocker() as m:
+        m.post(TOKEN_URL, [{"json": slow_token(1)}, {"json": slow_token(2)}])
+        m.get(URL, json=[])
+        records_of(tap, "items")  # sent at 1000, answered at 1030: replaced from 1055, not 1085
+        clock.now = 1054
+        records_of(tap, "items")  # reused
+        clock.now = 1056
+        records_of(tap, "items")  # 26 s after the answer, but 56 s after the request: at-2
+    assert len(token_posts(m)) == 2
+    api = [r.headers["Authorization"] for r in m.request_history if r.url != TOKEN_URL]
+    assert api == ["Bearer at-1", "Bearer at-1", "Bearer at-2"]
+
+
+def test_oauth2_threads_share_one_refresh_per_expiry(clock: Clock) -> None:
+    """Eight threads needing a token at the moment it expires cause one token request."""
+    options = {**OAUTH, "default_token_expiration": 3600, "access_token": None}
+    authenticator = auth.OAuth2ClientCredentials(options)
+    threads = 8
+    barrier = threading.Barrier(threads)
+    sent: list[str] = []
+    issued = itertools.count(1)
+
+    def slow_token(request: Any, context: Any) -> dict[str, Any]:
+        time.sleep(0.05)  # a slow token endpoint widens the race
+        return {"access_token": f"at-{next(issued)}", "expires_in": 60}
+
+    def call() -> None:
+        barrier.wait()
+        prepared = requests.Request("GET", URL).prepare()
+        sent.append(authenticator.authenticate_request(prepared).headers["Authorization"])
+
+    with requests_mock.Mocker() as m:
+        m.post(TOKEN_URL, json=slow_token)
+        for expected in ("Bearer at-1", "Bearer at-2"):
+            sent.clear()
+            workers = [threading.Thread(target=call) for _ in range(threads)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+            assert sent == [expected] * threads
+            clock.now += 60  # the token expires: the next burst refreshes it, once
+    assert len(token_posts(m)) == 2
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tap_restgeneric.bookmarks import IncrementalError, IncrementalRun, Window
+from tap_restgeneric.bookmarks import IncrementalError, IncrementalRun, Window, content_hash
 from tap_restgeneric.cursors import (
     compare,
     detect_format,
@@ -264,6 +264,100 @@ def test_bookmark_is_capped_at_now_for_future_records() -> None:
     date_run = run_of(initial_value="2024-01-01", cursor_path="d", replication_key="d")
     keep(date_run, {"id": 1, "d": "2099-01-01"})
     assert date_run.bookmark() == ("2024-02-01", [])
+
+
+def test_without_a_primary_key_the_boundary_is_stored_as_content_hashes() -> None:
+    first = run_of(primary_key=None)
+    a = {"id": 1, "updated_at": "2024-01-04T00:00:00Z"}
+    b = {"id": 2, "updated_at": "2024-01-05T00:00:00Z", "name": "b"}
+    c = {"id": 3, "updated_at": "2024-01-05T00:00:00Z", "name": "c"}
+    assert keep(first, dict(a), dict(b), dict(c)) == [1, 2, 3]
+    state: dict[str, Any] = {}
+    assert first.store(state) is True
+    assert state == {
+        "replication_key": "updated_at",
+        "replication_key_value": "2024-01-05T00:00:00Z",
+        "boundary_hashes": sorted([content_hash(b), content_hash(c)]),
+    }
+
+    second = run_of(state, primary_key=None)
+    reordered = {"name": "b", "updated_at": "2024-01-05T00:00:00Z", "id": 2}
+    new = {"id": 4, "updated_at": "2024-01-05T00:00:00Z", "name": "d"}
+    assert keep(second, reordered, dict(c), new) == [4]
+    assert second.store(state) is True
+    assert state["boundary_hashes"] == sorted([content_hash(b), content_hash(c), content_hash(new)])
+
+
+def test_content_hash_is_canonical_short_and_sensitive_to_every_value() -> None:
+    record = {"id": 1, "at": "2024-01-05T00:00:00Z", "nested": {"b": [1, 2], "a": None}}
+    same = {"nested": {"a": None, "b": [1, 2]}, "at": "2024-01-05T00:00:00Z", "id": 1}
+    assert content_hash(record) == content_hash(same)
+    assert len(content_hash(record)) == 32
+    assert content_hash(record) != content_hash({**record, "nested": {"b": [2, 1], "a": None}})
+    assert content_hash(record) != content_hash({**record, "id": "1"})
+
+
+def test_boundary_hashes_are_of_the_record_as_the_api_sent_it() -> None:
+    """Fields added after admit (parent fields, a nested cursor's copy) do not change the hash."""
+    nested: dict[str, Any] = {
+        "cursor_path": "meta.at",
+        "replication_key": "meta__at",
+        "primary_key": None,
+    }
+    first = run_of(**nested)
+    window = next(iter(first.windows()))
+    sent: dict[str, Any] = {"sku": "x", "meta": {"at": "2024-01-05T00:00:00Z"}}
+    record = dict(sent)
+    assert first.admit(record, window, ())
+    record["_parent_id"] = 7  # as the stream adds the parent's fields before writing
+    first.observe(record, ())
+    state: dict[str, Any] = {}
+    first.store(state)
+    assert state["boundary_hashes"] == [content_hash(sent)]
+
+    second = run_of(state, **nested)
+    window = next(iter(second.windows()))
+    assert not second.admit(dict(sent), window, ())
+
+
+def test_a_record_kept_but_never_written_is_not_in_the_boundary() -> None:
+    """Only written records are skipped next time: one that was not written must come again."""
+    run = run_of(primary_key=None)
+    window = next(iter(run.windows()))
+    written = {"id": 1, "updated_at": "2024-01-05T00:00:00Z"}
+    unwritten = {"id": 2, "updated_at": "2024-01-05T00:00:00Z"}
+    assert run.admit(written, window, ())
+    assert run.admit(unwritten, window, ())
+    run.observe(written, ())
+    state: dict[str, Any] = {}
+    run.store(state)
+    assert state["boundary_hashes"] == [content_hash(written)]
+
+
+def test_a_primary_key_replaces_stored_hashes_and_hashes_replace_stored_keys() -> None:
+    """A config that gains or loses its primary key keeps one kind of boundary entry."""
+    state: dict[str, Any] = {
+        "replication_key": "updated_at",
+        "replication_key_value": "2024-01-05T00:00:00Z",
+        "boundary_hashes": ["0" * 32],
+    }
+    keyed = run_of(state)
+    keep(keyed, {"id": 1, "updated_at": "2024-01-05T00:00:00Z"})
+    keyed.store(state)
+    assert state == {
+        "replication_key": "updated_at",
+        "replication_key_value": "2024-01-05T00:00:00Z",
+        "boundary_keys": [[1]],
+    }
+    hashed = run_of(state, primary_key=None)
+    record = {"id": 2, "updated_at": "2024-01-05T00:00:00Z"}
+    keep(hashed, dict(record))
+    hashed.store(state)
+    assert state == {
+        "replication_key": "updated_at",
+        "replication_key_value": "2024-01-05T00:00:00Z",
+        "boundary_hashes": [content_hash(record)],
+    }
 
 
 def test_end_value_run_neither_reads_nor_writes_state() -> None:

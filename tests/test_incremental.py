@@ -375,8 +375,86 @@ def test_boundary_keys_with_a_composite_primary_key() -> None:
     assert bookmark(second)["boundary_keys"] == [["a", 1], ["b", 1], ["c", 1]]
 
 
-def test_without_a_primary_key_boundary_records_are_sent_again() -> None:
+def sale(sku: str, updated_at: str, qty: int = 1, **more: Any) -> Record:
+    """A record without any key: ``{"sku": …, "qty": …, "updated_at": …}``."""
+    return {"sku": sku, "qty": qty, "updated_at": updated_at, **more}
+
+
+def skus(messages: list[Message]) -> list[Any]:
+    """The ``sku`` of every record written, in order."""
+    return [r["sku"] for r in records(messages)]
+
+
+HEX_DIGEST = re.compile(r"^[0-9a-f]{32}$")
+
+
+def test_without_a_primary_key_boundary_records_are_recognised_by_their_content() -> None:
+    """As dlt: no primary key, so the records at the bookmark are known by a content hash."""
+    cfg = config({"incremental": {**INC, "start_param": "since"}}, primary_key=None)
+    run1 = [sale("a", day(2)), sale("b", day(3), token="tok-s3cr3t"), sale("c", day(3))]
+    with requests_mock.Mocker() as m:
+        answer(m, run1)
+        first = sync(cfg)
+    assert skus(first) == ["a", "b", "c"]
+    saved = bookmark(first)
+    assert saved.keys() == {"replication_key", "replication_key_value", "boundary_hashes"}
+    assert saved["replication_key_value"] == day(3)
+    # one digest per record at the bookmark (b and c), and nothing of their content
+    assert len(saved["boundary_hashes"]) == 2
+    assert all(HEX_DIGEST.match(h) for h in saved["boundary_hashes"])
+    assert "tok-s3cr3t" not in str(last_state(first))
+
+    # the API answers >= the bookmark: b and c again (fields in another order), then new ones
+    run2 = [
+        {"updated_at": day(3), "token": "tok-s3cr3t", "qty": 1, "sku": "b"},
+        sale("c", day(3)),
+        sale("d", day(3)),
+        sale("e", day(4)),
+    ]
+    with requests_mock.Mocker() as m:
+        answer(m, run2)
+        second = sync(cfg, last_state(first))
+    assert params(m.request_history[0]) == {"since": day(3)}
+    assert skus(second) == ["d", "e"]  # exactly the new records
+    assert bookmark(second)["replication_key_value"] == day(4)
+    assert len(bookmark(second)["boundary_hashes"]) == 1  # only e is at the new bookmark
+
+
+def test_without_a_primary_key_a_changed_boundary_record_is_written_again() -> None:
+    """Same cursor value, another field changed: new content, so new data to write."""
     cfg = config({"incremental": INC}, primary_key=None)
+    with requests_mock.Mocker() as m:
+        answer(m, [sale("a", day(2)), sale("b", day(3)), sale("c", day(3))])
+        first = sync(cfg)
+    changed = sale("b", day(3), qty=5)
+    with requests_mock.Mocker() as m:
+        answer(m, [sale("b", day(3)), changed, sale("c", day(3))])
+        second = sync(cfg, last_state(first))
+    assert records(second) == [changed]
+    # the bookmark did not move: the digests add up, so run 3 writes none of the three again
+    assert bookmark(second)["replication_key_value"] == day(3)
+    assert len(bookmark(second)["boundary_hashes"]) == 3
+    with requests_mock.Mocker() as m:
+        answer(m, [sale("b", day(3)), changed, sale("c", day(3))])
+        third = sync(cfg, last_state(second))
+    assert records(third) == []
+    assert bookmark(third) == bookmark(second)
+
+
+def test_without_a_primary_key_state_keeps_only_the_records_at_the_bookmark() -> None:
+    cfg = config({"incremental": INC}, primary_key=None)
+    body = [sale(f"s{n}", day(2 + n % 3)) for n in range(300)]  # 100 records at Jan 4
+    with requests_mock.Mocker() as m:
+        answer(m, body)
+        first = sync(cfg)
+    assert len(records(first)) == 300
+    assert bookmark(first)["replication_key_value"] == day(4)
+    assert len(bookmark(first)["boundary_hashes"]) == 100
+
+
+def test_an_empty_incremental_primary_key_turns_the_boundary_dedupe_off() -> None:
+    """``primary_key: []`` (as dlt's ``()``): the records at the bookmark are written again."""
+    cfg = config({"incremental": {**INC, "primary_key": []}}, primary_key=None)
     with requests_mock.Mocker() as m:
         answer(m, RUN1)
         first = sync(cfg)

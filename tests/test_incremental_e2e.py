@@ -82,6 +82,37 @@ def test_seed_000_contacts_two_runs(demo: DemoServer, tmp_path: Path) -> None:
     assert second.ids("user") == ["usr_1"]  # full-table streams are unaffected
 
 
+def contacts_without_a_primary_key(base_url: str) -> dict[str, Any]:
+    """seed_000's crm_contacts, with the primary key taken out of the resource defaults."""
+    config = example("seed_000_incremental", base_url)
+    del config["resource_defaults"]["primary_key"]
+    config["resources"] = [r for r in config["resources"] if r["name"] == "crm_contacts"]
+    return config
+
+
+def test_without_a_primary_key_the_second_run_skips_the_boundary_record(tmp_path: Path) -> None:
+    """No primary key: the record at the bookmark comes back on run 2 but is not written again."""
+    with DemoServer(port=0, faults=False) as server:
+        first = run_tap(contacts_without_a_primary_key(server.url), tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert first.ids("crm_contacts") == list(range(1, 46))
+    saved = last_bookmark(first, "crm_contacts")
+    assert saved["replication_key_value"] == "2024-01-06T20:30:00Z"  # record 44 alone
+    assert len(saved["boundary_hashes"]) == 1
+    assert "boundary_keys" not in saved
+    assert "user44@example.com" not in str(first.states[-1])  # a digest, not the record
+
+    with DemoServer(port=0, faults=False) as fresh:
+        fresh.touch("s000_contacts", [3], LATER)
+        second = run_tap(
+            contacts_without_a_primary_key(fresh.url), tmp_path, state=first.states[-1]
+        )
+        sent = queries(fresh, "/s000/v2/crm/contacts", "updated_since")
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert sent[0] == "2024-01-06T20:30:00Z"  # the API answers record 44 again, and 3
+    assert second.ids("crm_contacts") == [3]
+
+
 def test_sigkill_mid_run_then_resume_loses_nothing(tmp_path: Path) -> None:
     """row_order asc bookmarks per page: kill after page 2, resume from the last STATE."""
     with DemoServer(port=0, faults=False, page_delay=0.2) as server:
