@@ -8,12 +8,15 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
+
 from tap_restgeneric.bookmarks import IncrementalRun, utc_now
 from tap_restgeneric.drift import DriftGuard
 from tap_restgeneric.errors import StreamRequestError
 from tap_restgeneric.fastpath import FastRecords
 from tap_restgeneric.inference import widen
 from tap_restgeneric.schemas import finished, inferred_schema
+from tap_restgeneric.summary import StreamStats
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -31,6 +34,7 @@ class SchemaTracking(FastRecords):
     api: ClassVar[RestApiSpec]
     children_fields: ClassVar[dict[str, str]] = {}
     requester: Requester
+    stats: StreamStats
     _written_schema: dict[str, Any] | None = None
     _inferred: bool = False
     schema_changes: int = 0
@@ -101,12 +105,34 @@ class SchemaTracking(FastRecords):
         if self.awaits_first_page and self.selected:
             self._emit_schema()
 
-    def sample_schema(self, contexts: list[Context | None]) -> list[dict[str, Any]]:
-        """At discovery: type the schema from the first pages; return the sampled records.
+    @property
+    def bookmarked(self) -> bool:
+        """Whether the state holds a bookmark this stream's requests would start from."""
+        spec = self.resource.endpoint.incremental
+        if spec is None or spec.end_value is not None:  # a backfill ignores state
+            return False
+        if self.replication_method != REPLICATION_INCREMENTAL:
+            return False
+        entry = ((self._tap.state or {}).get("bookmarks") or {}).get(self.tap_stream_id) or {}
+        return any(
+            part.get("replication_key") == spec.replication_key
+            and part.get("replication_key_value") is not None
+            for part in (entry, *(entry.get("partitions") or ()))
+        )
 
-        Streams with a declared schema are sampled only to feed their children's sampling.
+    def sample_schema(
+        self, contexts: list[Context | None], *, sync: bool = False, type_it: bool = True
+    ) -> list[dict[str, Any]]:
+        """Type the schema from the first pages (as --discover does); return the sampled records.
+
+        Streams with a declared schema, or with ``type_it`` false, are sampled only to feed
+        their children's sampling. Before a sync (``sync``: state would filter the first page
+        synced) the sample is the page a sync without state types the stream from: the first
+        page with records (of the first context with one), all its records; a sample without
+        records types nothing (the first page synced does, as without sampling); the sampled
+        pages are left out of the stream's summary.
         """
-        if self.resource.schema_complete and not self.children_fields:
+        if (self.resource.schema_complete or not type_it) and not self.children_fields:
             return []
         sample: list[dict[str, Any]] = []
         limit, pages = self.api.sample_records, self.api.sample_pages
@@ -123,19 +149,34 @@ class SchemaTracking(FastRecords):
                 window = next(iter(run.windows())) if run else None
                 for records in self._pages(context, run, window, max_pages=pages, commit=False):
                     sample += records
-                if len(sample) >= limit:
+                    if sync and sample:
+                        break
+                if len(sample) >= limit or (sync and sample):
                     break
         except (StreamRequestError, OSError) as exc:
             logger.warning(
-                "Stream %r: could not sample records to infer a schema (%s); using a permissive "
-                "schema (declare 'schema' or 'columns' to avoid this)",
+                "Stream %r: could not sample records to infer a schema (%s); %s",
                 self.name,
                 exc,
+                "typing it from the first page synced"
+                if sync
+                else "using a permissive schema (declare 'schema' or 'columns' to avoid this)",
             )
             return []
         finally:
             self.requester.retry = retry
-        if not self.resource.schema_complete:
-            self.adopt_schema(inferred_schema(self.resource, sample[:limit]))
+            if sync:
+                self.stats = StreamStats(self.name)
+        if not sync:
+            sample = sample[:limit]
+        if type_it and not self.resource.schema_complete and (sample or not sync):
+            self.adopt_schema(inferred_schema(self.resource, sample))
             self._inferred = True
-        return sample[:limit]
+            if sync:
+                logger.info(
+                    "Stream %r: typed from its first page sampled from its start value (%d "
+                    "records), not from the first page synced, which state filters",
+                    self.name,
+                    len(sample),
+                )
+        return sample

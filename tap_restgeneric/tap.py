@@ -139,6 +139,7 @@ class TapRestGeneric(Tap):
         With ``max_concurrency`` above 1 and several top-level streams, this is the SDK's
         ``sync_all`` with the loop over streams run on threads (children run with their parent).
         """
+        self.type_before_sync()
         roots = [
             stream
             for stream in self.streams.values()
@@ -175,11 +176,21 @@ class TapRestGeneric(Tap):
         self.infer_schemas()
         return super().run_discovery()
 
-    def infer_schemas(self) -> None:
-        """Sample each stream without a declared schema (parents first) and type it."""
+    def infer_schemas(self, only: set[str] | None = None) -> None:
+        """Sample each stream without a declared schema (parents first) and type it.
+
+        ``only`` (before a sync): type just these resources; their parents are sampled for
+        contexts, and a resource whose sample has no records still waits for its first page.
+        """
         samples: dict[str, list[dict[str, Any]]] = {}
         streams = {name: self.streams[name] for name in self.api.stream_names.values()}
+        visit = set(only or ())
+        for resource in reversed(self.api.resources):  # children first: their parents too
+            if resource.name in visit and resource.parent is not None:
+                visit.add(resource.parent)
         for resource in self.api.resources:  # parents first
+            if only is not None and resource.name not in visit:
+                continue
             stream = streams[resource.stream_name]
             assert isinstance(stream, RestGenericStream)
             contexts: list[Any] = [None]
@@ -187,14 +198,36 @@ class TapRestGeneric(Tap):
                 parent = streams[self.api.stream_names[resource.parent]]
                 assert isinstance(parent, RestGenericStream)
                 contexts = [parent.child_context(r) for r in samples.get(resource.parent, [])[:5]]
-                if not contexts and not resource.schema_complete:
+                if not contexts and not resource.schema_complete and only is None:
                     self.logger.warning(
                         "Stream %r: could not sample records to infer a schema (its parent %r "
                         "gave none); using a permissive schema",
                         stream.name,
                         resource.parent,
                     )
-            samples[resource.name] = stream.sample_schema(contexts)
+            samples[resource.name] = stream.sample_schema(
+                contexts, sync=only is not None, type_it=only is None or resource.name in only
+            )
+
+    def type_before_sync(self) -> None:
+        """No catalog: type the streams whose first page synced state would filter, beforehand.
+
+        Without a catalog an undeclared schema is typed from the first page synced. A bookmark
+        of the stream or of an ancestor (whose records give the stream its contexts) would
+        make that another page than a run without state typed it from, so such streams are
+        typed from that page, sampled as --discover samples (from the start value, no state).
+        """
+        filtered: set[str] = set()
+        typed: set[str] = set()
+        for resource in self.api.resources:  # parents first
+            stream = self.streams[resource.stream_name]
+            assert isinstance(stream, RestGenericStream)
+            if stream.bookmarked or resource.parent in filtered:
+                filtered.add(resource.name)
+                if stream.selected and stream.awaits_first_page:
+                    typed.add(resource.name)
+        if typed:
+            self.infer_schemas(typed)
 
     def authenticator_for(self, spec: ComponentSpec | None) -> APIAuthenticatorBase:
         """The run-wide authenticator for an auth spec (one per distinct spec, so one token)."""

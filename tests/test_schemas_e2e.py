@@ -6,6 +6,8 @@
   against the SCHEMA written for its stream before it.
 * Each drift policy through ``tap-restgeneric | target-jsonl`` (target-jsonl validates every
   record against the SCHEMA it received).
+* A second run given ``--state`` but no catalog types every field as the first run did (CLI,
+  target-jsonl; a child stream and an empty sample in-process with requests-mock).
 
 The CLI runs of the per-example tests are made once per module, a few at a time, to keep the
 module fast; each test then checks one example's runs.
@@ -27,12 +29,16 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import requests_mock
 from cli import EXAMPLES, clean_env, example, tool
+from helpers import BASE_URL, resource
+from helpers import sync as sync_in_process
 
 from tap_restgeneric.demo import DemoServer
 from tap_restgeneric.demo.data import DATASETS, records
@@ -777,13 +783,13 @@ def target_config(folder: Path) -> Path:
     )
 
 
-def pipe(config: dict[str, Any], catalog: Path, folder: Path) -> Piped:
-    """Run ``tap --config … --catalog … | target-jsonl --config …`` (stdout teed for checks)."""
+def pipe(config: dict[str, Any], folder: Path, *tap_args: str) -> Piped:
+    """Run ``tap --config … tap_args | target-jsonl --config …`` (stdout teed for checks)."""
     target = tool("target-jsonl", "TARGET_JSONL", ".venv-target")
     tap_config = write_json(folder / "config.json", config)
     with (folder / "tap.err").open("w") as tap_err, (folder / "target.err").open("w") as tgt_err:
         tap_proc = subprocess.Popen(
-            tap_command(tap_config, "--catalog", str(catalog)),
+            tap_command(tap_config, *tap_args),
             stdout=subprocess.PIPE,
             stderr=tap_err,
             env=clean_env(),
@@ -831,7 +837,7 @@ def drift_config(api: DemoServer, policy: str) -> dict[str, Any]:
 def test_drift_evolve_through_target_jsonl(
     drift_api: DemoServer, drift_catalog: Path, tmp_path: Path
 ) -> None:
-    piped = pipe(drift_config(drift_api, "evolve"), drift_catalog, tmp_path)
+    piped = pipe(drift_config(drift_api, "evolve"), tmp_path, "--catalog", str(drift_catalog))
     assert piped.tap_code == 0, piped.tap_stderr[-3000:]
     assert piped.target_code == 0, piped.target_stderr[-3000:]
     customers = piped.lines("customers")
@@ -874,7 +880,7 @@ def test_drift_evolve_through_target_jsonl(
 def test_drift_freeze_through_target_jsonl(
     drift_api: DemoServer, drift_catalog: Path, tmp_path: Path
 ) -> None:
-    piped = pipe(drift_config(drift_api, "freeze"), drift_catalog, tmp_path)
+    piped = pipe(drift_config(drift_api, "freeze"), tmp_path, "--catalog", str(drift_catalog))
     assert piped.tap_code == 0, piped.tap_stderr[-3000:]
     assert piped.target_code == 0, piped.target_stderr[-3000:]
     customers = piped.lines("customers")
@@ -896,7 +902,7 @@ def test_drift_freeze_through_target_jsonl(
 def test_drift_fail_through_target_jsonl(
     drift_api: DemoServer, drift_catalog: Path, tmp_path: Path
 ) -> None:
-    piped = pipe(drift_config(drift_api, "fail"), drift_catalog, tmp_path)
+    piped = pipe(drift_config(drift_api, "fail"), tmp_path, "--catalog", str(drift_catalog))
     assert piped.tap_code == 1
     no_traceback(piped.tap_stderr)
     failing = [line for line in piped.tap_stderr.splitlines() if "schema_drift is 'fail'" in line]
@@ -907,3 +913,203 @@ def test_drift_fail_through_target_jsonl(
     )
     assert 131 not in [r["id"] for r in piped.lines("customers")]
     assert piped.target_code == 0, piped.target_stderr[-3000:]
+
+
+# --------------------------------------------------------------------------------------------
+# A second run given --state but no catalog types every field as the first run did
+#
+# Without a catalog an undeclared schema is typed from the first page synced; a bookmark would
+# make that page hold only new records (or none), so a stream with one is typed from the page a
+# run without state starts with, sampled before its sync.
+
+LATER = "2025-06-01T12:00:00Z"
+INITIAL = "2024-01-01T00:00:00Z"
+"""seed_003_incremental's initial_value for customers."""
+
+
+def epoch(iso: str) -> str:
+    """Epoch seconds of an ISO timestamp, as the demo's query string carries it."""
+    return str(int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()))
+
+
+def schemas_of(messages: list[Message], stream: str) -> list[dict[str, Any]]:
+    """The schema of every SCHEMA message of a stream, in order."""
+    return [m["schema"] for m in messages if m["type"] == "SCHEMA" and m["stream"] == stream]
+
+
+def records_of(messages: list[Message], stream: str) -> list[dict[str, Any]]:
+    """The records of a stream, in order."""
+    return [m["record"] for m in messages if m["type"] == "RECORD" and m["stream"] == stream]
+
+
+def final_state(messages: list[Message]) -> dict[str, Any]:
+    """The value of the last STATE message (what a runner stores)."""
+    value: dict[str, Any] = [m["value"] for m in messages if m["type"] == "STATE"][-1]
+    return value
+
+
+def customers_since(api: DemoServer, since: int) -> list[str | None]:
+    """updated_at_gte of each request for customers made from request ``since`` on."""
+    made = api.requests[since:]
+    return [
+        (r["query"].get("updated_at_gte") or [None])[0]
+        for r in made
+        if r["path"] == "/s003/v1/customers"
+    ]
+
+
+def test_second_run_with_state_and_no_new_records_types_like_the_first(tmp_path: Path) -> None:
+    with DemoServer(port=0, faults=False) as api:
+        config = write_json(tmp_path / "config.json", example("seed_003_incremental", api.url))
+        first = run(tap_command(config))
+        sent_first = customers_since(api, 0)
+        assert first.returncode == 0, first.stderr[-3000:]
+        one = messages_of(first.stdout)
+        state = write_json(tmp_path / "state.json", final_state(one))
+        before = len(api.requests)
+        second = run(tap_command(config, "--state", str(state)))
+        sent_second = customers_since(api, before)
+    assert second.returncode == 0, second.stderr[-3000:]
+    no_traceback(second.stderr)
+    assert SAMPLE_WARNING not in second.stderr
+    two = messages_of(second.stdout)
+    newest = max(r["updated_at"] for r in records("s003_customers"))
+    assert final_state(one)["bookmarks"]["customers"]["replication_key_value"] == newest
+
+    for stream in ("account", "customers", "custom_fields"):
+        assert len(schemas_of(one, stream)) == 1, stream
+        assert schemas_of(two, stream) == schemas_of(one, stream), stream
+    assert schemas_of(two, "customers")[0]["properties"]["id"] == {"type": ["integer"]}
+
+    # Run 1 (no bookmark) typed customers from its first page: no request of its own.
+    assert sent_first == [epoch(INITIAL)] * 3  # 130 records, pages of 50
+    # Run 2 samples that page (from initial_value), then syncs from the bookmark.
+    assert sent_second == [epoch(INITIAL), epoch(newest)]
+    assert records_of(two, "customers") == []  # everything is older than the bookmark
+    assert records_of(two, "account") == records_of(one, "account")
+    assert records_of(two, "custom_fields") == records_of(one, "custom_fields")
+    assert final_state(two)["bookmarks"]["customers"] == final_state(one)["bookmarks"]["customers"]
+    validate(two)
+
+
+def test_second_run_with_state_through_target_jsonl(tmp_path: Path) -> None:
+    """tap | target-jsonl twice, the second run given the first one's STATE: both load."""
+    with DemoServer(port=0, faults=False) as api:
+        config = example("seed_003_incremental", api.url)
+        (tmp_path / "first").mkdir()
+        first = pipe(config, tmp_path / "first")
+        one = messages_of(first.tap_stdout)
+        state = write_json(tmp_path / "state.json", final_state(one))
+        (tmp_path / "second").mkdir()
+        second = pipe(config, tmp_path / "second", "--state", str(state))
+    for piped in (first, second):
+        assert piped.tap_code == 0, piped.tap_stderr[-3000:]
+        assert piped.target_code == 0, piped.target_stderr[-3000:]
+    two = messages_of(second.tap_stdout)
+    assert schemas_of(two, "customers") == schemas_of(one, "customers")
+    assert schemas_of(two, "customers")[0]["properties"]["id"] == {"type": ["integer"]}
+    assert sorted(r["id"] for r in first.lines("customers")) == list(range(1, 131))
+    assert second.lines("customers") == []
+    assert second.lines("account") == first.lines("account")
+    assert second.lines("custom_fields") == first.lines("custom_fields")
+
+
+def test_second_run_with_a_field_null_in_every_new_record_keeps_its_type(tmp_path: Path) -> None:
+    with DemoServer(port=0, faults=False) as api:
+        config = write_json(tmp_path / "config.json", example("seed_003_incremental", api.url))
+        first = run(tap_command(config))
+        assert first.returncode == 0, first.stderr[-3000:]
+        one = messages_of(first.stdout)
+        base = records("s003_customers")[-1]
+        for new_id in (131, 132):
+            api.add("s003_customers", {**base, "id": new_id, "balance": None, "updated_at": LATER})
+        state = write_json(tmp_path / "state.json", final_state(one))
+        second = run(tap_command(config, "--state", str(state)))
+    assert second.returncode == 0, second.stderr[-3000:]
+    two = messages_of(second.stdout)
+    written = records_of(two, "customers")
+    assert [r["id"] for r in written] == [131, 132]
+    assert [r["balance"] for r in written] == [None, None]
+    (typed,) = schemas_of(one, "customers")
+    assert typed["properties"]["balance"] == {"type": ["number"]}
+    # Typed as in run 1 (from a first page of new records it would be ["string", "null"]);
+    # the null values then only make it nullable (schema drift: evolve).
+    first_schema, *evolved = schemas_of(two, "customers")
+    assert first_schema == typed
+    nullable = {"type": ["number", "null"]}
+    assert evolved == [{**typed, "properties": {**typed["properties"], "balance": nullable}}]
+    counts, _ = validate(two)
+    assert counts["customers"] == 2
+
+
+def day(n: int) -> str:
+    """``2024-01-<n>T00:00:00Z``."""
+    return f"2024-01-{n:02d}T00:00:00Z"
+
+
+def test_child_of_a_bookmarked_parent_types_like_the_first_run() -> None:
+    """The child's first page synced would be a new parent's: it is sampled like discovery."""
+    posts = resource(
+        "posts",
+        paginator="single_page",
+        incremental={"cursor_path": "updated_at", "initial_value": day(1), "start_param": "since"},
+    )
+    comments = resource("comments", "posts/{resources.posts.id}/comments", paginator="single_page")
+    cfg = {"client": {"base_url": BASE_URL}, "resources": [posts, comments]}
+    served = [{"id": 1, "updated_at": day(2)}, {"id": 2, "updated_at": day(3)}]
+    pages = {1: [{"id": 10, "score": 5, "note": "ok"}], 2: [{"id": 20, "score": 7}]}
+
+    def since(request: Any, context: Any) -> list[dict[str, Any]]:
+        start = request.qs["since"][0].upper()
+        return [p for p in served if p["updated_at"] >= start]
+
+    def serve(mocker: requests_mock.Mocker) -> None:
+        mocker.get(f"{BASE_URL}/posts", json=since)
+        for post, body in pages.items():
+            mocker.get(f"{BASE_URL}/posts/{post}/comments", json=body)
+
+    with requests_mock.Mocker() as mocker:
+        serve(mocker)
+        one = sync_in_process(cfg)
+    (typed,) = schemas_of(one, "comments")
+    assert typed["properties"]["score"] == {"type": ["integer"]}  # from post 1's comments
+
+    served.append({"id": 3, "updated_at": day(4)})
+    pages[3] = [{"id": 30, "score": None, "note": None}]
+    with requests_mock.Mocker() as mocker:
+        serve(mocker)
+        two = sync_in_process(cfg, state=final_state(one))
+        sampled = [r.path for r in mocker.request_history]
+    first_schema, *evolved = schemas_of(two, "comments")
+    assert first_schema == typed  # from a first page of post 3: score ["string", "null"]
+    assert evolved[-1]["properties"]["score"] == {"type": ["integer", "null"]}
+    assert schemas_of(two, "posts")[0] == schemas_of(one, "posts")[0]
+    assert [r["id"] for r in records_of(two, "posts")] == [3]
+    assert [r["id"] for r in records_of(two, "comments")] == [30]
+    # posts sampled from initial_value, post 1's comments, then the sync (new posts only).
+    assert sampled == ["/posts", "/posts/1/comments", "/posts", "/posts/3/comments"]
+    validate(two)
+
+
+def test_bookmarked_stream_with_an_empty_sample_is_typed_from_its_first_page() -> None:
+    """Sampling got no records: the first page synced types the stream, as without sampling."""
+    items = resource(
+        "items",
+        paginator="single_page",
+        incremental={"cursor_path": "updated_at", "initial_value": day(1), "start_param": "since"},
+    )
+    cfg = {"client": {"base_url": BASE_URL}, "resources": [{**items, "primary_key": "id"}]}
+    state = {
+        "bookmarks": {"items": {"replication_key": "updated_at", "replication_key_value": day(3)}}
+    }
+    with requests_mock.Mocker() as mocker:
+        mocker.get(
+            f"{BASE_URL}/items",
+            [{"json": []}, {"json": [{"id": 5, "updated_at": day(4)}]}],
+        )
+        messages = sync_in_process(cfg, state=state)
+        since = [r.qs["since"][0].upper() for r in mocker.request_history]
+    assert since == [day(1), day(3)]
+    (schema,) = schemas_of(messages, "items")
+    assert schema["properties"]["id"] == {"type": ["integer"]}
+    assert [r["id"] for r in records_of(messages, "items")] == [5]
