@@ -34,7 +34,7 @@ RESOURCE_KEYS = (
 )
 ENDPOINT_KEYS = (
     "one of 'auth', 'data', 'data_selector', 'error_handler', 'headers', 'incremental', 'json', "
-    "'method', 'paginator', 'params', 'path', 'response_actions'"
+    "'method', 'on_unproven_end', 'paginator', 'params', 'path', 'response_actions'"
 )
 R0 = "config['resources'][0]"
 EP0 = f"{R0}['endpoint']"
@@ -119,6 +119,10 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
     "unknown endpoint key": (
         endpoint(pth="x"),
         f"unknown key 'pth' (did you mean 'path'?); expected {ENDPOINT_KEYS} at {EP0}['pth']",
+    ),
+    "unknown on_unproven_end": (
+        endpoint(on_unproven_end="skip"),
+        f"unknown value 'skip'; expected one of 'fail', 'stop' at {EP0}['on_unproven_end']",
     ),
     "unknown paginator key": (
         paginator(type="offset", limit=10, offset_parm="skip"),
