@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 ERROR_KEYS = ("error", "errors", "fault")
 """Top-level keys of an error-shaped body (when the data path is missing)."""
+REMEMBERED = 100_000
+"""Pages and requests a sequence remembers to spot a repeat (a few MB at most)."""
 
 
 class UnprovenEnd(StreamRequestError):
@@ -67,6 +69,17 @@ def _digest(content: bytes) -> bytes:
     return hashlib.blake2b(content, digest_size=16).digest()
 
 
+def _request_digest(prepared: requests.PreparedRequest) -> bytes:
+    return _digest(repr(request_key(prepared)).encode())
+
+
+def _remember(seen: dict[bytes, int], key: bytes, number: int) -> None:
+    """Note the first page ``key`` was seen on, forgetting the oldest past ``REMEMBERED``."""
+    seen.setdefault(key, number)
+    if len(seen) > REMEMBERED:
+        del seen[next(iter(seen))]
+
+
 class PageSequence:
     """Walks one request sequence of a stream; iterate it for its pages in order.
 
@@ -98,7 +111,7 @@ class PageSequence:
         width = stream.api.max_concurrency if fetch_ahead else 1
         self._prefetch = Prefetcher(stream.requester, width, stream._new_session)
         self.end: End | None = None
-        self._requests: dict[tuple[Any, ...], int] = {}
+        self._requests: dict[bytes, int] = {}
         self._contents: dict[bytes, int] = {}
         self._had_data = False
         self._first: Page | None = None
@@ -161,7 +174,7 @@ class PageSequence:
 
     def _accept(self, step: PageStep, page: Page, found: bool, include: dict[str, Any]) -> None:
         """Take a page as new data: its records, and the next request or a proven end."""
-        self._contents[_digest(page.response.content)] = page.number
+        _remember(self._contents, _digest(page.response.content), page.number)
         self._had_data |= found
         self._first = self._first or page
         self.stream.stats.page(len(page.records))
@@ -189,7 +202,7 @@ class PageSequence:
         Otherwise fetch ahead once two full pages came back alike.
         """
         prepared = self._pending[1]
-        earlier = self._requests[request_key(prepared)]
+        earlier = self._requests.get(_request_digest(prepared), page.number + 1)
         if earlier <= page.number:
             url = REDACT(prepared.url or "")
             return self._unproven(page, f"its next request ({url}) repeats page {earlier}'s")
@@ -202,7 +215,7 @@ class PageSequence:
     def _request(self, token: Any, number: int) -> tuple[HTTPRequest, requests.PreparedRequest]:
         """The request for page ``number`` (the page a request was first made for is kept)."""
         request, prepared = self.stream._request_for(self.context, self.paginator, token)
-        self._requests.setdefault(request_key(prepared), number)
+        _remember(self._requests, _request_digest(prepared), number)
         return request, prepared
 
     def _suspicion(self, fetched: Fetched, found: bool) -> str | None:
