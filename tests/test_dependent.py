@@ -1130,6 +1130,18 @@ def incremental_child(**extra: Any) -> dict[str, Any]:
     }
 
 
+COMMENTS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "updated_at": {"type": "string", "format": "date-time"},
+    },
+    "additionalProperties": True,
+}
+"""The comments' schema as run 1 infers it. Declared, it spares run 2 (no catalog, a bookmark)
+the schema sample of posts and comments from the initial value before the sync's requests."""
+
+
 def since_sent(mocker: requests_mock.Mocker) -> list[tuple[str, str | None]]:
     """(path, since) of every child request."""
     found = []
@@ -1157,7 +1169,7 @@ def timeline(messages: list[Message], stream: str) -> list[str]:
 
 def test_shared_bookmark_same_start_for_every_parent_and_written_once() -> None:
     """Default (dlt): one stream-level bookmark; every parent starts from it; stored at the end."""
-    cfg = config(PARENT, incremental_child())
+    cfg = config(PARENT, {**incremental_child(), "schema": COMMENTS_SCHEMA})
     with requests_mock.Mocker() as mocker:
         serve_posts(mocker)
         answer(mocker, "/posts/1/comments", [{"id": 10, "updated_at": day(5)}])
@@ -1222,7 +1234,7 @@ def test_shared_bookmark_with_row_order_asc_is_stored_only_at_the_end() -> None:
 
 def test_per_parent_bookmarks_one_partition_per_parent_key() -> None:
     """``per_parent: true``: a partition per parent key; run 2 sends each parent's own value."""
-    cfg = config(PARENT, incremental_child(per_parent=True))
+    cfg = config(PARENT, {**incremental_child(per_parent=True), "schema": COMMENTS_SCHEMA})
     with requests_mock.Mocker() as mocker:
         serve_posts(mocker)
         answer(mocker, "/posts/1/comments", [{"id": 10, "updated_at": day(5)}])

@@ -53,13 +53,43 @@ def rec(record_id: int, updated_at: Any) -> Record:
 
 
 def config(
-    endpoint: dict[str, Any], *, name: str = "items", primary_key: Any = "id", **settings: Any
+    endpoint: dict[str, Any],
+    *,
+    name: str = "items",
+    primary_key: Any = "id",
+    schema: dict[str, Any] | None = None,
+    **settings: Any,
 ) -> dict[str, Any]:
-    """A one-resource config (single page unless the endpoint says otherwise)."""
+    """A one-resource config (single page unless the endpoint says otherwise).
+
+    ``schema``: the resource's declared schema (none: typed from the data).
+    """
     res = resource(name, **{"paginator": "single_page", **endpoint})
     if primary_key is not None:
         res["primary_key"] = primary_key
+    if schema is not None:
+        res["schema"] = schema
     return {"client": {"base_url": BASE_URL}, "resources": [res], **settings}
+
+
+def declared(**properties: dict[str, Any]) -> dict[str, Any]:
+    """A complete declared schema with these properties (other fields allowed).
+
+    Without a catalog, a run given a bookmark first samples an undeclared schema from the
+    start value's page: one request before the sync's own (pinned by
+    ``test_an_undeclared_schema_is_sampled_from_the_initial_value_before_run_2``). Tests of
+    what run 2 sends declare the schema run 1 infers from their records, so run 2 sends only
+    the sync's requests while the records and the state (and, when records are served, the
+    SCHEMA) stay as without it.
+    """
+    return {"type": "object", "properties": properties, "additionalProperties": True}
+
+
+INTEGER: dict[str, Any] = {"type": "integer"}
+STRING: dict[str, Any] = {"type": "string"}
+DATE_TIME: dict[str, Any] = {"type": "string", "format": "date-time"}
+ITEMS = declared(id=INTEGER, updated_at=DATE_TIME)
+"""The schema of ``rec`` records, as run 1 infers it."""
 
 
 def answer(
@@ -207,7 +237,7 @@ FORMS: dict[str, tuple[dict[str, Any], Callable[[Any], Any], str]] = {
 @pytest.mark.parametrize("form", FORMS)
 def test_two_runs_send_the_bookmark_and_skip_the_boundary_record(form: str) -> None:
     endpoint, sent, method = FORMS[form]
-    cfg = config(endpoint)
+    cfg = config(endpoint, schema=ITEMS)
     with requests_mock.Mocker() as m:
         answer(m, RUN1, method=method)
         first = sync(cfg)
@@ -236,6 +266,27 @@ def test_two_runs_send_the_bookmark_and_skip_the_boundary_record(form: str) -> N
     }
 
 
+def test_an_undeclared_schema_is_sampled_from_the_initial_value_before_run_2() -> None:
+    """No catalog, no declared schema, a bookmark: run 2 first types the stream from the page a
+    run without state starts with (as --discover samples: from initial_value, state ignored),
+    so it writes run 1's SCHEMA even with nothing new; then it syncs from the bookmark."""
+    cfg = config({"incremental": {**INC, "start_param": "since"}})
+    with requests_mock.Mocker() as m:
+        answer(m, RUN1)
+        first = sync(cfg)
+    assert [params(r) for r in m.request_history] == [{"since": day(1)}]  # no bookmark: no sample
+
+    with requests_mock.Mocker() as m:
+        answer(m, RUN1, [])  # the initial value's page (the sample), then nothing new
+        second = sync(cfg, last_state(first))
+    assert [params(r) for r in m.request_history] == [{"since": day(1)}, {"since": day(3)}]
+    schemas = [msg for msg in second if msg["type"] == "SCHEMA"]
+    assert schemas == [msg for msg in first if msg["type"] == "SCHEMA"]
+    assert schemas[0]["schema"]["properties"]["id"] == {"type": ["integer"]}
+    assert records(second) == []  # the sampled records are not written
+    assert bookmark(second) == bookmark(first)
+
+
 def test_path_placeholder_is_sent_in_the_url() -> None:
     cfg = config({"path": "items/since/{incremental.start_value}", "incremental": INC})
     with requests_mock.Mocker() as m:
@@ -253,7 +304,8 @@ def test_lone_placeholder_in_a_json_body_keeps_the_epoch_int() -> None:
                 "note": "after {incremental.start_value}",
             },
             "incremental": {"cursor_path": "ts", "initial_value": 1704067200},
-        }
+        },
+        schema=declared(id=INTEGER, ts=INTEGER),
     )
     page1 = [{"id": 0, "ts": 1704067100}, {"id": 1, "ts": 1704153600}, {"id": 2, "ts": 1704240000}]
     with requests_mock.Mocker() as m:
@@ -306,9 +358,10 @@ def test_nested_cursor_path_is_copied_to_a_top_level_replication_key() -> None:
         "boundary_keys": [[2]],
     }
     with requests_mock.Mocker() as m:
-        answer(m, [])
+        answer(m, body, [])
         sync(cfg, last_state(first))
-    assert params(m.request_history[0]) == {"since": day(3)}
+    # undeclared schema: run 2 first samples the initial value's page, then syncs from day 3
+    assert [params(r) for r in m.request_history] == [{"since": day(1)}, {"since": day(3)}]
 
 
 def test_start_value_is_the_bookmark_else_initial_value_else_start_date() -> None:
@@ -338,12 +391,12 @@ def test_start_value_is_the_bookmark_else_initial_value_else_start_date() -> Non
     for endpoint, state, expected in cases:
         with requests_mock.Mocker() as m:
             answer(m, [])
-            sync(config(endpoint, start_date="2024-03-01T00:00:00Z"), state)
+            sync(config(endpoint, schema=ITEMS, start_date="2024-03-01T00:00:00Z"), state)
         assert params(m.request_history[0]) == {"since": expected}, (endpoint, state)
 
 
 def test_without_any_param_the_incremental_filters_client_side() -> None:
-    cfg = config({"incremental": INC})
+    cfg = config({"incremental": INC}, schema=ITEMS)
     with requests_mock.Mocker() as m:
         answer(m, RUN1)
         first = sync(cfg)
@@ -357,7 +410,11 @@ def test_without_any_param_the_incremental_filters_client_side() -> None:
 
 
 def test_boundary_keys_with_a_composite_primary_key() -> None:
-    cfg = config({"incremental": INC}, primary_key=["org", "id"])
+    cfg = config(
+        {"incremental": INC},
+        primary_key=["org", "id"],
+        schema=declared(id=INTEGER, org=STRING, updated_at=DATE_TIME),
+    )
     body = [
         {"org": "a", "id": 1, "updated_at": day(2)},
         {"org": "b", "id": 1, "updated_at": day(2)},
@@ -390,7 +447,10 @@ HEX_DIGEST = re.compile(r"^[0-9a-f]{32}$")
 
 def test_without_a_primary_key_boundary_records_are_recognised_by_their_content() -> None:
     """As dlt: no primary key, so the records at the bookmark are known by a content hash."""
-    cfg = config({"incremental": {**INC, "start_param": "since"}}, primary_key=None)
+    schema = declared(
+        qty=INTEGER, sku=STRING, token={"type": ["string", "null"]}, updated_at=DATE_TIME
+    )
+    cfg = config({"incremental": {**INC, "start_param": "since"}}, primary_key=None, schema=schema)
     run1 = [sale("a", day(2)), sale("b", day(3), token="tok-s3cr3t"), sale("c", day(3))]
     with requests_mock.Mocker() as m:
         answer(m, run1)
@@ -422,7 +482,8 @@ def test_without_a_primary_key_boundary_records_are_recognised_by_their_content(
 
 def test_without_a_primary_key_a_changed_boundary_record_is_written_again() -> None:
     """Same cursor value, another field changed: new content, so new data to write."""
-    cfg = config({"incremental": INC}, primary_key=None)
+    schema = declared(qty=INTEGER, sku=STRING, updated_at=DATE_TIME)
+    cfg = config({"incremental": INC}, primary_key=None, schema=schema)
     with requests_mock.Mocker() as m:
         answer(m, [sale("a", day(2)), sale("b", day(3)), sale("c", day(3))])
         first = sync(cfg)
@@ -454,7 +515,7 @@ def test_without_a_primary_key_state_keeps_only_the_records_at_the_bookmark() ->
 
 def test_an_empty_incremental_primary_key_turns_the_boundary_dedupe_off() -> None:
     """``primary_key: []`` (as dlt's ``()``): the records at the bookmark are written again."""
-    cfg = config({"incremental": {**INC, "primary_key": []}}, primary_key=None)
+    cfg = config({"incremental": {**INC, "primary_key": []}}, primary_key=None, schema=ITEMS)
     with requests_mock.Mocker() as m:
         answer(m, RUN1)
         first = sync(cfg)
@@ -470,10 +531,14 @@ def test_an_empty_incremental_primary_key_turns_the_boundary_dedupe_off() -> Non
 
 
 def sent_since(inc: dict[str, Any], state: dict[str, Any] | None = None) -> Any:
-    """The ``since`` query value of the first request for this incremental."""
+    """The ``since`` query value of the first request for this incremental.
+
+    No record is served: the declared schema only spares run 2 its schema sample request.
+    """
+    endpoint = {"incremental": {"cursor_path": "t", "start_param": "since", **inc}}
     with requests_mock.Mocker() as m:
         answer(m, [])
-        sync(config({"incremental": {"cursor_path": "t", "start_param": "since", **inc}}), state)
+        sync(config(endpoint, schema=declared(id=INTEGER)), state)
     return params(m.request_history[0])["since"]
 
 
@@ -547,7 +612,7 @@ def test_lag_never_reaches_below_the_configured_start_and_is_off_for_a_backfill(
     with requests_mock.Mocker() as m:
         answer(m, [])
         inc = {"cursor_path": "t", "start_param": "since", **lag}
-        sync(config({"incremental": inc}, start_date=day(1)), recent)
+        sync(config({"incremental": inc}, schema=declared(id=INTEGER), start_date=day(1)), recent)
     assert params(m.request_history[0]) == {"since": day(1)}
     # with end_value (a backfill, no state) lag does not apply, as in dlt
     backfill = {**lag, "initial_value": day(5), "end_value": day(9)}
@@ -607,7 +672,7 @@ def test_lag_placeholder_renders_as_configured() -> None:
 
 
 def test_lag_refetches_and_keeps_filtering_but_never_moves_the_bookmark_back() -> None:
-    cfg = config({"incremental": {**INC, "start_param": "since", "lag": 86400}})
+    cfg = config({"incremental": {**INC, "start_param": "since", "lag": 86400}}, schema=ITEMS)
     with requests_mock.Mocker() as m:
         answer(m, RUN1)
         first = sync(cfg)
@@ -852,7 +917,7 @@ def test_asc_with_a_closed_end_reads_on_while_a_page_ends_at_the_end() -> None:
 
 
 def test_an_interrupted_asc_run_resumes_after_the_last_full_page() -> None:
-    cfg = config(paged({**INC, "start_param": "since", "row_order": "asc"}))
+    cfg = config(paged({**INC, "start_param": "since", "row_order": "asc"}), schema=ITEMS)
     out: list[Message] = []
     with requests_mock.Mocker() as m, pytest.raises(StreamRequestError):
         first, _ = linked([rec(1, day(2)), rec(2, day(3))], [])
@@ -956,7 +1021,7 @@ def test_an_interrupted_windowed_run_resumes_at_the_last_finished_window(
     freeze: Callable[[str], None],
 ) -> None:
     freeze("2024-01-22T00:00:00Z")
-    cfg = config(windowed())
+    cfg = config(windowed(), schema=ITEMS)
     out: list[Message] = []
     with requests_mock.Mocker() as m, pytest.raises(StreamRequestError):
         answer(m, [rec(1, day(2))], [rec(2, day(9))], {"status_code": 400, "json": {}})
@@ -1000,7 +1065,7 @@ def test_windows_with_an_open_range_start_lose_no_record_at_a_window_edge(
     freeze: Callable[[str], None],
 ) -> None:
     freeze("2024-01-22T00:00:00Z")
-    cfg = config(windowed(range_start="open"))
+    cfg = config(windowed(range_start="open"), schema=ITEMS)
     with requests_mock.Mocker() as m:
         # Jan 1 equals the (open) start: dropped; Jan 8 and Jan 15 start windows 2 and 3
         answer(m, [rec(1, day(1)), rec(2, day(7))], [rec(3, day(8))], [rec(4, day(15))])
@@ -1047,7 +1112,7 @@ def test_future_dated_record_caps_the_bookmark_at_the_sync_start(
     freeze: Callable[[str], None],
 ) -> None:
     freeze("2024-02-01T00:00:00Z")
-    cfg = config({"incremental": {**INC, "start_param": "since"}})
+    cfg = config({"incremental": {**INC, "start_param": "since"}}, schema=ITEMS)
     with requests_mock.Mocker() as m:
         answer(m, [rec(1, day(2)), rec(2, "2030-01-01T00:00:00Z")])
         first = sync(cfg)

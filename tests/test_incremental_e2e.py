@@ -26,6 +26,12 @@ def queries(server: DemoServer, path: str, param: str, since: int = 0) -> list[s
     return [(r["query"].get(param) or [None])[0] for r in log if r["path"] == path]
 
 
+def sent_to(server: DemoServer, path: str) -> list[dict[str, str]]:
+    """The query (one value per param) of every request made to a path, in order."""
+    log = [r for r in server.requests if r["path"] == path]
+    return [{name: values[0] for name, values in r["query"].items()} for r in log]
+
+
 def last_bookmark(run: Run, stream: str) -> dict[str, Any]:
     """The stream's entry in the run's last STATE message."""
     return dict(run.states[-1]["bookmarks"][stream])
@@ -57,9 +63,15 @@ def test_seed_003_second_run_sends_the_bookmark_and_gets_only_changes(
         second = run_tap(
             example("seed_003_incremental", fresh.url), tmp_path, state=first.states[-1]
         )
-        sent = queries(fresh, "/s003/v1/customers", "updated_at_gte")
+        run2_sent = sent_to(fresh, "/s003/v1/customers")
+        first_request = fresh.requests[0]["path"]
     assert second.returncode == 0, second.stderr[-2000:]
-    assert sent == [epoch(newest)]
+    # No catalog and no declared schema, but a bookmark: before syncing, customers is typed
+    # from one page sampled from initial_value (state ignored), as run 1 typed it; then the
+    # sync sends the exact bookmark.
+    sample = {"sort": "updated_at", "updated_at_gte": epoch("2024-01-01T00:00:00Z"), "limit": "50"}
+    assert first_request == "/s003/v1/customers"
+    assert run2_sent == [sample, {**sample, "updated_at_gte": epoch(newest)}]
     assert second.ids("customers") == [7, 42, 99, 131]
     assert last_bookmark(second, "customers")["replication_key_value"] == LATER
 
@@ -75,9 +87,13 @@ def test_seed_000_contacts_two_runs(demo: DemoServer, tmp_path: Path) -> None:
         second = run_tap(
             example("seed_000_incremental", fresh.url), tmp_path, state=first.states[-1]
         )
-        sent = queries(fresh, "/s000/v2/crm/contacts", "updated_since")
+        sample, *synced = sent_to(fresh, "/s000/v2/crm/contacts")
     assert second.returncode == 0, second.stderr[-2000:]
-    assert sent[0] == bookmark
+    # the schema sample (no catalog, no declared schema): page 0 from initial_value, state ignored
+    assert sample == {"updated_since": "2024-01-01T00:00:00Z", "page": "0", "per_page": "20"}
+    # then the sync: from page 0 again, every request sending the stored bookmark
+    assert synced[0] == {**sample, "updated_since": bookmark}
+    assert [query["updated_since"] for query in synced] == [bookmark] * len(synced)
     assert second.ids("crm_contacts") == [3]
     assert second.ids("user") == ["usr_1"]  # full-table streams are unaffected
 
@@ -107,9 +123,12 @@ def test_without_a_primary_key_the_second_run_skips_the_boundary_record(tmp_path
         second = run_tap(
             contacts_without_a_primary_key(fresh.url), tmp_path, state=first.states[-1]
         )
-        sent = queries(fresh, "/s000/v2/crm/contacts", "updated_since")
+        sample, *synced = sent_to(fresh, "/s000/v2/crm/contacts")
     assert second.returncode == 0, second.stderr[-2000:]
-    assert sent[0] == "2024-01-06T20:30:00Z"  # the API answers record 44 again, and 3
+    # the schema sample first (page 0 from initial_value), then the sync from the bookmark
+    assert sample == {"updated_since": "2024-01-01T00:00:00Z", "page": "0", "per_page": "20"}
+    assert synced[0] == {**sample, "updated_since": "2024-01-06T20:30:00Z"}  # 44 again, and 3
+    assert [query["updated_since"] for query in synced] == ["2024-01-06T20:30:00Z"] * len(synced)
     assert second.ids("crm_contacts") == [3]
 
 
