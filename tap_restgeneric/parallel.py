@@ -40,25 +40,22 @@ class SnapshotStateWriter(StateWriter):
 
 
 class Halted(Exception):
-    """Another stream failed: this one stopped between two pages (not a failure of its own)."""
+    """The run was interrupted (a signal): this stream stopped between two pages."""
 
 
 def sync_side_by_side(roots: Sequence[Stream], width: int, halt: threading.Event) -> None:
     """Sync each top-level stream (its children with it) on up to ``width`` threads.
 
-    The first failure sets ``halt``: the other streams stop before their next page, as a
-    one-at-a-time run would not have gone on either. That failure is raised; any other stream
-    failing on its own meanwhile is logged. A signal (the SDK's handler writes STATE and exits)
-    sets ``halt`` too, so the process ends once each stream's current page is written.
+    A stream that fails does not stop the others: they are independent, so each runs to its
+    own end and stores its bookmark (a resume then repeats nothing of theirs). The first
+    failure, in stream order, is raised once every stream is done; the others are logged. A
+    signal (the SDK's handler writes STATE and exits) sets ``halt``, so the process ends once
+    each stream's current page is written.
     """
 
     def sync_one(stream: Stream) -> None:
-        try:
-            stream.sync()
-            stream.finalize_state_progress_markers()
-        except Exception:
-            halt.set()
-            raise
+        stream.sync()
+        stream.finalize_state_progress_markers()
 
     pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix="stream")
     futures = [pool.submit(sync_one, stream) for stream in roots]

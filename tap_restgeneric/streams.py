@@ -48,7 +48,11 @@ class RestGenericStream(SchemaTracking):
         self.primary_keys = list(self.resource.primary_key)
         self.selector = RecordSelector(self.resource.endpoint.data_selector, self.name)
         endpoint = self.resource.endpoint
-        self.credentials = Credentials(self.authenticator, [self.api.base_url, self.get_url(None)])
+        self.credentials = Credentials(
+            self.authenticator,
+            [self.api.base_url, self.get_url(None)],
+            (self.api.headers, endpoint.headers, endpoint.params, endpoint.json, endpoint.data),
+        )
         self.requester = Requester(
             self.requests_session,
             self.name,
@@ -174,11 +178,17 @@ class RestGenericStream(SchemaTracking):
         if run is not None and self.replication_method == REPLICATION_INCREMENTAL:
             self._commit(None, run)
         super().finalize_state_progress_markers(state)
-        if self.stats.pages:
+        self.log_summary()
+
+    def log_summary(self, *, failed: bool = False) -> None:
+        """Log the stream's summary line once: at its end, or for every selected stream when
+        the run failed (also those it stopped before they started)."""
+        if not self.stats.reported and (self.stats.pages or (failed and self.selected)):
             self.stats.retries = self.requester.retries
             self.stats.throttled = self.requester.throttled
             self.stats.schema_changes = self.schema_changes
             self.stats.bookmark = self.stream_state.get("replication_key_value")
+            self.stats.reported = True
             self.logger.info("%s", self.stats.line())
 
     def _pages(
@@ -198,14 +208,16 @@ class RestGenericStream(SchemaTracking):
         sorted_commit &= self.replication_method == REPLICATION_INCREMENTAL
         sorted_commit &= run is not self._shared_run and commit
         sequence = PageSequence(self, context, run, window, max_pages=max_pages)
-        for step in sequence:
-            yield step.kept
-            if commit and self.selected:
-                self.stats.written += len(step.kept)
-            if sorted_commit and run is not None:
-                self._commit(context, run)
-        if sequence.end is not None:
-            self.stats.end = sequence.end.reason
+        try:
+            for step in sequence:
+                yield step.kept
+                if commit and self.selected:
+                    self.stats.written += len(step.kept)
+                if sorted_commit and run is not None:
+                    self._commit(context, run)
+        finally:
+            if commit:
+                self.stats.ended(sequence.end)
 
     def _start_sequence(
         self, context: Context | None, run: IncrementalRun | None, window: Window | None

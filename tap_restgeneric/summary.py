@@ -5,6 +5,10 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tap_restgeneric.sequence import End
 
 logger = logging.getLogger("tap-restgeneric.summary")
 PROGRESS_EVERY = 30.0
@@ -19,6 +23,7 @@ class StreamStats:
     records: int = 0
     written: int = 0
     end: str | None = None
+    reported: bool = False
     retries: int = 0
     throttled: float = 0.0
     schema_changes: int = 0
@@ -41,10 +46,17 @@ class StreamStats:
                 now - self.started,
             )
 
+    def ended(self, end: End | None) -> None:
+        """Note why the latest request sequence ended (None: it did not finish)."""
+        if end is None:
+            self.end = "did not finish (the run failed)"
+        else:
+            self.end = end.reason if end.proven else f"failed without a proven end: {end.reason}"
+
     def line(self) -> str:
         """The summary line for this stream: records written, pages read, why it ended."""
         bookmark = "none" if self.bookmark is None else repr(self.bookmark)
-        ended = f", ended: {self.end}" if self.end else ""
+        ended = f", ended: {self.end or 'did not start (the run failed)'}"
         return (
             f"Stream {self.name!r}: {self.written} records written, {self.pages} pages "
             f"({self.records} records read), {self.retries} retries, "

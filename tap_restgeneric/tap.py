@@ -139,6 +139,18 @@ class TapRestGeneric(Tap):
         With ``max_concurrency`` above 1 and several top-level streams, this is the SDK's
         ``sync_all`` with the loop over streams run on threads (children run with their parent).
         """
+        try:
+            self._sync_streams()
+        except BaseException:
+            # A failed run still ends with the STATE of everything it wrote (SPEC §8), and
+            # each stream's summary says how far it got.
+            self._state_writer.write_state(self.state)
+            for stream in self.streams.values():
+                if isinstance(stream, RestGenericStream):
+                    stream.log_summary(failed=True)
+            raise
+
+    def _sync_streams(self) -> None:
         self.type_before_sync()
         roots = [
             stream
