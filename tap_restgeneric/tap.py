@@ -13,6 +13,7 @@ from singer_sdk import typing as th
 from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.plugin_base import _ConfigInput
+from singer_sdk.singerlib import StateMessage
 from singer_sdk.tap_base import CliTestOptionValue
 
 from tap_restgeneric.auth import AUTHS, Authenticator
@@ -142,9 +143,9 @@ class TapRestGeneric(Tap):
         try:
             self._sync_streams()
         except BaseException:
-            # A failed run still ends with the STATE of everything it wrote (SPEC §8), and
-            # each stream's summary says how far it got.
-            self._state_writer.write_state(self.state)
+            # A failed run still ends with the STATE of everything it wrote (SPEC §8), after
+            # its last RECORD even when unchanged, and each stream's summary says how far it got.
+            self.write_message(StateMessage(value=self.state))
             for stream in self.streams.values():
                 if isinstance(stream, RestGenericStream):
                     stream.log_summary(failed=True)
