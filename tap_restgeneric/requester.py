@@ -1,4 +1,10 @@
-"""Send one request with retries (Retry-After, backoff, response_actions); parse its body once."""
+"""Send one request with retries (Retry-After, backoff, response_actions); parse its body once.
+
+``request_timeout`` is a deadline for the whole request: connecting, the headers, any redirect
+hops and the body. The body is read here in pieces as they arrive (never one blocking read of a
+fixed size), each socket read bounded by the time left, so a server that drips bytes cannot
+stretch a request past its deadline. A body is held in memory up to ``MAX_BODY_BYTES``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import datetime
 import email.utils
 import logging
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +23,7 @@ from urllib.parse import urljoin
 import backoff
 import msgspec
 import requests
+import urllib3.exceptions
 
 from tap_restgeneric.errors import StreamRequestError
 from tap_restgeneric.limiter import HostLimiter
@@ -31,6 +39,11 @@ TRANSIENT_ERRORS = (
 )
 _decoder = msgspec.json.Decoder()
 sleep = time.sleep
+_clock = time.monotonic
+MAX_BODY_BYTES = 1 << 30
+"""The most bytes of one response body held in memory (1 GiB, after decompression)."""
+_READ_SIZE = 1 << 16
+"""Bytes asked for per read; a read returns as soon as any bytes arrive."""
 
 
 @dataclass
@@ -181,15 +194,85 @@ class Requester:
             self._count(throttled=pause)
             sleep(pause)
         with self.limiter.slot:
-            response = session.send(request, timeout=self.timeout, allow_redirects=False)
-            for _ in range(MAX_REDIRECTS):
+            deadline = _clock() + self.timeout
+            timeout = self.timeout
+            for _ in range(MAX_REDIRECTS + 1):
+                try:
+                    response = session.send(
+                        request, timeout=timeout, allow_redirects=False, stream=True
+                    )
+                except requests.exceptions.ReadTimeout:
+                    if timeout < self.timeout:  # a later hop, given what was left
+                        raise _Retry(self._late()) from None
+                    raise
+                self._read_body(request, response, deadline)
                 if not response.is_redirect or self.hooks is None:
                     return response
                 target = urljoin(response.url, response.headers["location"])
                 request = self.hooks.follow(request, target, response.status_code)
-                response = session.send(request, timeout=self.timeout, allow_redirects=False)
+                timeout = deadline - _clock()
+                if timeout <= 0:
+                    raise _Retry(self._late())
         msg = f"{self.describe(request)} failed: more than {MAX_REDIRECTS} redirects"
         raise StreamRequestError(msg)
+
+    def _late(self) -> str:
+        return f"no complete response within {self.timeout:g} s (request_timeout)"
+
+    def _read_body(
+        self, request: requests.PreparedRequest, response: requests.Response, deadline: float
+    ) -> None:
+        """Read the whole body before ``deadline`` and within MAX_BODY_BYTES, or close it."""
+        if getattr(response, "_content", False) is not False or response.raw is None:
+            return
+        cap = MAX_BODY_BYTES
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            response.close()
+            raise StreamRequestError(self._too_large(request, f" (Content-Length {declared})"))
+        raw = response.raw
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                left = deadline - _clock()
+                if left <= 0:
+                    raise _Retry(self._late())
+                # the socket of a connection not yet back in the pool (after the last byte
+                # urllib3 releases it, and another request may own it)
+                sock = getattr(getattr(raw, "connection", None), "sock", None)
+                if isinstance(sock, socket.socket):
+                    sock.settimeout(left)
+                chunk = raw.read1(_READ_SIZE, decode_content=True)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > cap:
+                    raise StreamRequestError(self._too_large(request))
+                chunks.append(chunk)
+        except urllib3.exceptions.ReadTimeoutError:
+            response.close()
+            raise _Retry(self._late()) from None
+        except urllib3.exceptions.SSLError as exc:
+            response.close()
+            raise requests.exceptions.SSLError(exc) from None
+        except urllib3.exceptions.DecodeError as exc:
+            response.close()
+            raise requests.exceptions.ContentDecodingError(exc) from None
+        except (urllib3.exceptions.ProtocolError, OSError) as exc:
+            response.close()
+            raise requests.exceptions.ChunkedEncodingError(exc) from None
+        except BaseException:
+            response.close()
+            raise
+        response._content = b"".join(chunks)
+        response._content_consumed = True  # type: ignore[attr-defined]
+
+    def _too_large(self, request: requests.PreparedRequest, declared: str = "") -> str:
+        return (
+            f"{self.describe(request)} failed: the response body is larger than "
+            f"{MAX_BODY_BYTES:,} bytes{declared}, the most one response may hold in memory"
+        )
 
     def _attempt(
         self,
