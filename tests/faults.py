@@ -33,10 +33,11 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from local_server import LocalServer, OwnedHTTPServer
 
 FAULT_KINDS = frozenset(
     {
@@ -136,7 +137,7 @@ def json_reply(status: int, payload: Any, **headers: str) -> Reply:
     )
 
 
-class FaultServer:
+class FaultServer(LocalServer):
     """A paged JSON API with scheduled faults; ``with FaultServer() as s: s.url``."""
 
     def __init__(
@@ -176,36 +177,6 @@ class FaultServer:
         self.lock = threading.Lock()
         self.in_flight = 0
         self.most_in_flight = 0
-        self._httpd: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------------
-    def __enter__(self) -> FaultServer:
-        self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
-        self._httpd.fault_server = self
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        assert self._httpd is not None, "use the server as a context manager"
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
     # -- scheduling and reading the log ----------------------------------------------------------
     def inject(
@@ -359,13 +330,8 @@ class FaultServer:
         return Reply(fault.status, body.encode(), {"Content-Type": "application/json", **headers})
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    fault_server: FaultServer
-
-
 class _Handler(BaseHTTPRequestHandler):
-    server: _HTTPServer
+    server: OwnedHTTPServer
     protocol_version = "HTTP/1.1"
     timeout = 10
     disable_nagle_algorithm = True
@@ -375,7 +341,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         """Any method: log, reply or inject, count."""
-        api = self.server.fault_server
+        api = self.server.owner
         parts = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         length = int(self.headers.get("Content-Length") or 0)
@@ -451,3 +417,6 @@ class _Handler(BaseHTTPRequestHandler):
         linger = struct.pack("ii", 1, 0)
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
         self.connection.close()
+
+
+FaultServer.handler = _Handler

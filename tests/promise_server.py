@@ -53,13 +53,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from cli import clean_env, tool
+from local_server import LocalServer, OwnedHTTPServer
 
 STYLES = ("page_number", "page_number_total", "offset", "cursor", "json_link", "header_link")
 LINK_STYLES = frozenset({"cursor", "json_link", "header_link"})
@@ -209,7 +209,7 @@ def _cursor_page(name: str, token: str) -> int | None:
     return int(page) if owner == name and page.isdigit() else None
 
 
-class PromiseServer:
+class PromiseServer(LocalServer):
     """Paginated collections with scheduled per-page faults; ``with PromiseServer(...) as api``.
 
     ``api_key``: every request must carry it as the ``api_key`` query param; ``latency``: seconds
@@ -229,36 +229,6 @@ class PromiseServer:
         self.fault_counts: Counter[str] = Counter()
         self.requests: list[Logged] = []
         self.lock = threading.Lock()
-        self._httpd: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------------
-    def __enter__(self) -> PromiseServer:
-        self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
-        self._httpd.promise = self
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        assert self._httpd is not None, "use the server as a context manager"
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
     # -- faults ----------------------------------------------------------------------------------
     def inject(
@@ -424,13 +394,8 @@ class PromiseServer:
         return self.genuine(owner, query, page, next_page=fault.target)  # link_back
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    promise: PromiseServer
-
-
 class _Handler(BaseHTTPRequestHandler):
-    server: _HTTPServer
+    server: OwnedHTTPServer
     protocol_version = "HTTP/1.1"
     timeout = 10
     disable_nagle_algorithm = True
@@ -440,7 +405,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         """Reply, or misbehave as a transient fault says."""
-        api = self.server.promise
+        api = self.server.owner
         parts = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         length = int(self.headers.get("Content-Length") or 0)
@@ -486,6 +451,9 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(fault.delay)
             self.close_connection = True
             self._send(full)
+
+
+PromiseServer.handler = _Handler
 
 
 # --------------------------------------------------------------------------------------------
