@@ -40,11 +40,14 @@ ENDPOINT_FIELDS = {
     "error_handler": Field("object"),
     "on_unproven_end": Field("string", "fail", False, ("fail", "stop")),
 }
+MAX_RETRIES = 100
+MAX_BACKOFF_FACTOR = 60
+MAX_RETRY_DELAY = 3600
 ERROR_HANDLER_FIELDS = {
-    "retry_on_status_codes": Field("integer list"),
-    "max_retries": Field("integer", 4, nullable=False),
-    "backoff_factor": Field("number", 1.0, nullable=False),
-    "max_retry_delay": Field("number", 300.0, nullable=False),
+    "retry_on_status_codes": Field("integer list", minimum=100, maximum=599),
+    "max_retries": Field("integer", 4, nullable=False, maximum=MAX_RETRIES),
+    "backoff_factor": Field("number", 1.0, nullable=False, maximum=MAX_BACKOFF_FACTOR),
+    "max_retry_delay": Field("number", 300.0, nullable=False, maximum=MAX_RETRY_DELAY),
 }
 ACTION_FIELDS = {
     "status_code": Field("integer"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -22,21 +23,44 @@ from tap_restgeneric.endpoints import (
     retry_policy,
 )
 from tap_restgeneric.errors import ConfigErrors, Path
-from tap_restgeneric.fields import REQUIRED, Field, check_options, check_value, json_type
+from tap_restgeneric.fields import (
+    MAX_DEPTH,
+    MAX_NODES,
+    REQUIRED,
+    Field,
+    check_options,
+    check_value,
+    clip,
+    count_nodes,
+    describe,
+    json_type,
+    nested_beyond,
+    shorten,
+)
 from tap_restgeneric.paginators import PAGINATORS
 from tap_restgeneric.redaction import REDACT
 from tap_restgeneric.schemas import drift_policy, resource_schema
-from tap_restgeneric.secrets import resolve_secrets
+from tap_restgeneric.secrets import resolve_secrets, secret_values
 from tap_restgeneric.spec import ResourceSpec, RestApiSpec, RetrySpec
 
+MAX_REQUEST_TIMEOUT = 3600
+MAX_SAMPLE_PAGES = 100
+MAX_SAMPLE_RECORDS = 100_000
+MAX_CONCURRENCY = 64
+MAX_RESOURCES = 1000
+MAX_SECRET_VALUES = 1000
+MAX_ERROR_LINES = 100
+NODES = "nodes (objects, lists, keys and values)"
 SETTING_FIELDS = {
     "start_date": Field("string"),
-    "request_timeout": Field("number", 60, nullable=False),
+    "request_timeout": Field("number", 60, nullable=False, above=0, maximum=MAX_REQUEST_TIMEOUT),
     "schema_drift": Field("string", "evolve", False, POLICIES),
-    "schema_sample_pages": Field("integer", 1, nullable=False),
-    "schema_sample_records": Field("integer", 1000, nullable=False),
+    "schema_sample_pages": Field("integer", 1, nullable=False, minimum=1, maximum=MAX_SAMPLE_PAGES),
+    "schema_sample_records": Field(
+        "integer", 1000, nullable=False, minimum=1, maximum=MAX_SAMPLE_RECORDS
+    ),
     "ca_bundle": Field("string"),
-    "max_concurrency": Field("integer", 4, nullable=False),
+    "max_concurrency": Field("integer", 4, nullable=False, minimum=1, maximum=MAX_CONCURRENCY),
 }
 OWN_SETTINGS = ("client", "resource_defaults", "resources", "secrets", *SETTING_FIELDS)
 """Every top-level setting the tap itself reads (the SDK adds its built-ins)."""
@@ -248,16 +272,9 @@ def tap_settings(config: Mapping[str, Any], errors: ConfigErrors) -> dict[str, A
     """The tap's own scalar settings, checked, with defaults."""
     given = {k: v for k, v in config.items() if k in SETTING_FIELDS}
     settings = check_options(given, SETTING_FIELDS, (), errors)
-    for key in (
-        "request_timeout",
-        "schema_sample_pages",
-        "schema_sample_records",
-        "max_concurrency",
-    ):
-        value = settings[key]
-        if value is not None and value <= 0:
-            errors.add((key,), f"{key} must be positive, got {value}", "a number above 0")
-            settings[key] = SETTING_FIELDS[key].default
+    for key, field in SETTING_FIELDS.items():
+        if settings[key] is None and field.default is not None:
+            settings[key] = field.default  # reported; resolution goes on with the default
     start = settings["start_date"]
     if start is not None and not isinstance(parse_point(start), datetime):
         errors.add(
@@ -282,7 +299,10 @@ def is_http_url(url: str) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
-def _check_top(config: Mapping[str, Any], allowed: Iterable[str], errors: ConfigErrors) -> None:
+def _check_top(
+    config: Mapping[str, Any], allowed: Iterable[str], errors: ConfigErrors
+) -> dict[str, Any]:
+    """Report unknown and missing settings; return the settings not nested too deeply."""
     names = sorted(set(allowed))
     for key in config:
         if key not in names:
@@ -290,17 +310,182 @@ def _check_top(config: Mapping[str, Any], allowed: Iterable[str], errors: Config
     for key, expected in REQUIRED_SETTINGS.items():
         if key not in config:
             errors.add((), f"missing required setting {key!r}", expected)
+    if count_nodes(config) > MAX_NODES:
+        errors.add((), f"more than {MAX_NODES:,} nodes", f"at most {MAX_NODES:,} {NODES}")
+        errors.raise_if_any()
+    return _drop_too_deep(config, errors)
+
+
+def _drop_too_deep(config: Mapping[str, Any], errors: ConfigErrors) -> dict[str, Any]:
+    """Report settings nested deeper than MAX_DEPTH and leave them out of the resolution."""
+    kept = {}
+    for key, value in config.items():
+        where = nested_beyond(value, MAX_DEPTH - 1)
+        if where is None:
+            kept[key] = value
+            continue
+        errors.add(
+            (key, *where[:2]),
+            f"nested more than {MAX_DEPTH} levels deep",
+            f"at most {MAX_DEPTH} levels of objects and lists",
+        )
+    return kept
+
+
+MAP_OPTIONS = ("__alias__", "__else__", "__filter__", "__key_properties__", "__source__")
+"""The SDK's stream map operators; any other key of a stream map is a property expression."""
+NULL_MAP = "__NULL__"
+
+
+def _map_expression(expr: Any, path: Path, errors: ConfigErrors, *, what: str) -> None:
+    """Check one stream map expression parses as the SDK parses it (one Python expression)."""
+    if not isinstance(expr, str):
+        errors.add(path, f"wrong type: got {json_type(expr)}", what)
+        return
+    shown = clip(expr, 60)
+    shown = repr(shown) if len(expr) <= 60 else repr(shown.partition(" … ")[0]) + "…"
+    problem = None
+    try:
+        body = ast.parse(expr).body
+    except SyntaxError as exc:
+        problem = exc.msg
+    except (ValueError, RecursionError, MemoryError) as exc:
+        problem = str(exc) or type(exc).__name__
+    else:
+        if len(body) != 1 or not isinstance(body[0], ast.Expr):
+            problem = "not a single expression"
+    if problem is not None:
+        errors.add(path, f"invalid stream map expression {shown}: {problem}", what)
+
+
+def check_stream_maps(maps: Any, errors: ConfigErrors) -> None:
+    """Check ``stream_maps`` as the SDK will read it, so a bad map is a config error line."""
+    if not isinstance(maps, dict):
+        return  # the SDK's schema check reports the wrong type
+    null = f"null or {NULL_MAP!r}"
+    for name, stream_map in maps.items():
+        path: Path = ("stream_maps", name)
+        if name == "__else__":
+            if stream_map not in (None, NULL_MAP):
+                errors.add(path, f"unsupported value {describe(stream_map)}", null)
+        elif str(name).startswith("__"):
+            errors.add(path, f"unknown stream map option {name!r}", "a stream name or '__else__'")
+        elif isinstance(stream_map, dict):
+            _check_stream_map(stream_map, path, errors)
+        elif stream_map not in (None, NULL_MAP):
+            errors.add(
+                path,
+                f"wrong type: got {describe(stream_map)}",
+                f"an object of property expressions, or {null} to leave the stream out",
+            )
+
+
+def _check_stream_map(stream_map: Mapping[str, Any], path: Path, errors: ConfigErrors) -> None:
+    expression = 'a Python expression such as "id * 2" or "str(created_at)"'
+    for key, value in stream_map.items():
+        where = (*path, key)
+        if key == "__source__":
+            check_value(value, Field("name", nullable=False), where, errors)
+        elif key == "__alias__":
+            _map_expression(value, where, errors, what="a stream name or an expression")
+        elif key == "__filter__":
+            _map_expression(value, where, errors, what=expression)
+        elif key == "__key_properties__":
+            check_value(value, Field("string list"), where, errors)
+        elif key == "__else__":
+            if value not in (None, NULL_MAP):
+                errors.add(where, f"unsupported value {describe(value)}", f"null or {NULL_MAP!r}")
+        elif str(key).startswith("__"):
+            errors.unknown_name(where, "stream map option", key, MAP_OPTIONS)
+        elif value not in (None, NULL_MAP):
+            _map_expression(value, where, errors, what=f"{expression}, or null to drop the field")
+
+
+def _with_secrets(config: Mapping[str, Any], errors: ConfigErrors) -> tuple[Any, Mapping[str, Any]]:
+    """The config without ``secrets``, references resolved; and the named secrets."""
+    secrets = config.get("secrets")
+    found = [secrets]
+    if secrets is None or not check_value(secrets, Field("object"), ("secrets",), errors):
+        secrets = {}
+    rest = {k: v for k, v in config.items() if k != "secrets"}
+    raw = resolve_secrets(rest, secrets, (), errors, found)
+    _register_secrets(found, errors)
+    return raw, secrets
+
+
+def _resource_items(raw: Mapping[str, Any], errors: ConfigErrors) -> list[Any]:
+    """The ``resources`` list (at most MAX_RESOURCES of it), or [] when it is not a list."""
+    items = raw.get("resources")
+    if "resources" in raw and not isinstance(items, list):
+        errors.add(
+            ("resources",), f"wrong type: got {json_type(items)}", REQUIRED_SETTINGS["resources"]
+        )
+    if not isinstance(items, list):
+        return []
+    if len(items) > MAX_RESOURCES:
+        errors.add(
+            ("resources",),
+            f"too many resources: {len(items):,}",
+            f"at most {MAX_RESOURCES:,} resources (only the first {MAX_RESOURCES:,} are checked)",
+        )
+    return items[:MAX_RESOURCES]
+
+
+def _register_secrets(found: list[Any], errors: ConfigErrors) -> None:
+    """Register the values to redact; more than MAX_SECRET_VALUES is a config error."""
+    values = secret_values(found, MAX_SECRET_VALUES)
+    REDACT.extend(values[:MAX_SECRET_VALUES])
+    if len(values) > MAX_SECRET_VALUES:
+        errors.add(
+            (),
+            f"more than {MAX_SECRET_VALUES:,} secret values",
+            f"at most {MAX_SECRET_VALUES:,} (named secrets plus values under keys such as "
+            "'token' or 'password')",
+        )
+
+
+class _FirstErrors(ConfigErrors):
+    """Collects at most MAX_ERROR_LINES problems (a hostile config may have millions).
+
+    Further problems are only counted, and named in one last line.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.more = 0
+
+    def add(self, path: Path, problem: str, expected: str | None = None) -> None:
+        """Record one problem, or count it once MAX_ERROR_LINES are recorded."""
+        if len(self.lines) < MAX_ERROR_LINES:
+            super().add(path, problem, expected)
+        else:
+            self.more += 1
+
+    def unknown_name(self, path: Path, kind: str, name: object, valid: Sequence[str]) -> None:
+        """Record an unknown name (no did-you-mean search once the lines are full)."""
+        if len(self.lines) < MAX_ERROR_LINES:
+            super().unknown_name(path, kind, name, valid)
+        else:
+            self.more += 1
+
+    def raise_if_any(self) -> None:
+        """Raise with the recorded lines, and a last line counting the problems left out."""
+        if self.more:
+            self.lines.append(
+                f"{self.more:,} more problems are not listed; expected at most "
+                f"{MAX_ERROR_LINES} problems per run at config"
+            )
+            self.more = 0
+        self.lines = [shorten(line) for line in self.lines]
+        super().raise_if_any()
 
 
 def resolve_config(config: Mapping[str, Any], extra_settings: Iterable[str] = ()) -> RestApiSpec:
     """Resolve and validate the whole config; raise ConfigValidationError listing every problem."""
-    errors = ConfigErrors()
-    _check_top(config, (*OWN_SETTINGS, *extra_settings), errors)
-    secrets = config.get("secrets")
-    REDACT.add(secrets)
-    if secrets is None or not check_value(secrets, Field("object"), ("secrets",), errors):
-        secrets = {}
-    raw = resolve_secrets({k: v for k, v in config.items() if k != "secrets"}, secrets, (), errors)
+    errors = _FirstErrors()
+    config = _check_top(config, (*OWN_SETTINGS, *extra_settings), errors)
+    raw, secrets = _with_secrets(config, errors)
+    check_stream_maps(config.get("stream_maps"), errors)  # as written: the SDK reads it so
 
     client_raw = raw.get("client")
     client: dict[str, Any] = {}
@@ -340,16 +525,8 @@ def resolve_config(config: Mapping[str, Any], extra_settings: Iterable[str] = ()
             "'name' on each resource instead",
         )
 
-    resources_raw = raw.get("resources")
-    if "resources" in raw and not isinstance(resources_raw, list):
-        errors.add(
-            ("resources",),
-            f"wrong type: got {json_type(resources_raw)}",
-            REQUIRED_SETTINGS["resources"],
-        )
-        resources_raw = []
     expanded_all: list[tuple[Path, dict[str, Any]]] = []
-    for i, item in enumerate(resources_raw or []):
+    for i, item in enumerate(_resource_items(raw, errors)):
         path: Path = ("resources", i)
         expanded = expand_resource(item, path, errors)
         if expanded is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tap_restgeneric.errors import ConfigErrors, Path, format_path
@@ -38,8 +38,20 @@ def report_missing(name: str, path: Path, errors: ConfigErrors) -> None:
     )
 
 
-def resolve_secrets(node: Any, secrets: Mapping[str, Any], path: Path, errors: ConfigErrors) -> Any:
-    """Return a copy of ``node`` with secret references replaced by their values."""
+def resolve_secrets(
+    node: Any,
+    secrets: Mapping[str, Any],
+    path: Path,
+    errors: ConfigErrors,
+    found: list[Any] | None = None,
+) -> Any:
+    """Return a copy of ``node`` with secret references replaced by their values.
+
+    The values to redact (resolved secrets, values under sensitive keys) are registered with
+    REDACT, or appended to ``found`` for the caller to register. ``node`` must be bounded in
+    depth (the config reader and resolve_config refuse more than MAX_DEPTH levels).
+    """
+    register = REDACT.add if found is None else found.append
     if is_reference(node):
         name = node["secret"]
         if not isinstance(name, str) or not name:
@@ -49,14 +61,31 @@ def resolve_secrets(node: Any, secrets: Mapping[str, Any], path: Path, errors: C
         if value is None:
             report_missing(name, path, errors)
             return MissingSecret("***")
-        REDACT.add(value)
+        register(value)
         return value
     if isinstance(node, dict):
-        resolved = {k: resolve_secrets(v, secrets, (*path, k), errors) for k, v in node.items()}
+        resolved = {
+            k: resolve_secrets(v, secrets, (*path, k), errors, found) for k, v in node.items()
+        }
         for key, value in resolved.items():
             if str(key).lower() in SENSITIVE_KEYS:
-                REDACT.add(value)
+                register(value)
         return resolved
     if isinstance(node, list):
-        return [resolve_secrets(v, secrets, (*path, i), errors) for i, v in enumerate(node)]
+        return [resolve_secrets(v, secrets, (*path, i), errors, found) for i, v in enumerate(node)]
     return node
+
+
+def secret_values(values: Iterable[Any], limit: int) -> list[Any]:
+    """The distinct scalars in ``values`` (containers opened, no recursion), at most limit + 1."""
+    scalars: dict[tuple[str, Any], Any] = {}
+    stack = list(values)
+    while stack and len(scalars) <= limit:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend(value)
+        elif value is not None:
+            scalars.setdefault((type(value).__name__, value), value)
+    return list(scalars.values())
