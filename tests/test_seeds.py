@@ -125,4 +125,3 @@ def test_seed_001_without_a_paginator_auto_proves_its_guess(
     proven = [line for line in run.stderr.splitlines() if "moved past page 1" in line]
     assert len(proven) == 2  # code_snippets (7 records) is one page: nothing to prove
     assert all('"cursor_path": "cursors.next", "cursor_param": "next"}' in p for p in proven)
-
