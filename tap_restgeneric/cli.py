@@ -8,6 +8,7 @@ DEBUG.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -16,7 +17,7 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import IO, Any, NoReturn
 
 import click
 import yaml
@@ -292,21 +293,21 @@ def _load_yaml(text: str, path: str) -> Any:
             loader.dispose()
 
 
-def _load_json(text: str, path: str) -> Any:
+def _load_json(text: str, path: str, kind: str = "config") -> Any:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}"
-        msg = f"config file {path} is not valid JSON: {exc.msg} at {where}"
+        msg = f"{kind} file {path} is not valid JSON: {exc.msg} at {where}"
         raise ValueError(msg) from None
     except RecursionError:
         data, too_deep = None, True
     except ValueError as exc:
-        msg = f"config file {path} is not valid JSON: {_number_problem(exc)}"
+        msg = f"{kind} file {path} is not valid JSON: {_number_problem(exc)}"
         raise ValueError(msg) from None
     else:
         too_deep = nested_beyond(data) is not None
-        if not too_deep and count_nodes(data) > MAX_NODES:
+        if not too_deep and kind == "config" and count_nodes(data) > MAX_NODES:
             msg = (
                 f"config file {path}: more than {MAX_NODES:,} nodes; expected at most "
                 f"{MAX_NODES:,} nodes (objects, lists, keys and values)"
@@ -315,7 +316,7 @@ def _load_json(text: str, path: str) -> Any:
     if too_deep:
         where = _json_too_deep_at(text)
         msg = (
-            f"config file {path}: nested more than {MAX_DEPTH} levels deep"
+            f"{kind} file {path}: nested more than {MAX_DEPTH} levels deep"
             f"{f' at {where}' if where else ''}; expected at most {MAX_DEPTH} levels of objects "
             "and lists"
         )
@@ -338,6 +339,31 @@ def read_config_file(path: str) -> dict[str, Any]:
         msg = f"config file {path} must hold an object of settings, not {json_type(data)}"
         raise ValueError(msg)
     return data
+
+
+class InputFileError(ValueError):
+    """A --state or --catalog file that cannot be used: the message names it."""
+
+
+def read_json_input(handle: IO[str], kind: str) -> IO[str]:
+    """A --state or --catalog file checked like a config file (one line naming it if not).
+
+    Returns the text as a fresh handle for the SDK to read.
+    """
+    path = getattr(handle, "name", "-")
+    try:
+        text = handle.read()
+    except UnicodeDecodeError as exc:
+        msg = f"{kind} file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        raise InputFileError(msg) from None
+    try:
+        data = _load_json(text, path, kind)
+    except ValueError as exc:
+        raise InputFileError(str(exc)) from None
+    if not isinstance(data, dict):
+        msg = f"{kind} file {path} must hold a JSON object, not {json_type(data)}"
+        raise InputFileError(msg)
+    return io.StringIO(text)
 
 
 def read_config_files(
@@ -391,7 +417,7 @@ def clean_failures(logger: logging.Logger) -> Iterator[None]:
         yield
     except ConfigValidationError as exc:
         _fail(logger, [*exc.errors, "Config validation failed"])
-    except (StreamRequestError, SchemaDriftError) as exc:
+    except (StreamRequestError, SchemaDriftError, InputFileError) as exc:
         _fail(logger, [str(exc)])
     except (MapExpressionError, StreamMapConfigError) as exc:
         where = format_path(("stream_maps",))

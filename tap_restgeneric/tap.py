@@ -17,7 +17,7 @@ from singer_sdk.singerlib import StateMessage
 from singer_sdk.tap_base import CliTestOptionValue
 
 from tap_restgeneric.auth import AUTHS, Authenticator
-from tap_restgeneric.cli import clean_failures, read_config_files
+from tap_restgeneric.cli import clean_failures, read_config_files, read_json_input
 from tap_restgeneric.family import fields_for_children
 from tap_restgeneric.fields import shorten
 from tap_restgeneric.limiter import HostLimiter
@@ -280,6 +280,9 @@ class TapRestGeneric(Tap):
     def invoke(cls, *args: Any, **kwargs: Any) -> None:
         """Run the CLI; any failure ends the run with clear lines and exit status 1."""
         with clean_failures(cls.logger):
+            for key in ("state", "catalog"):
+                if kwargs.get(key) is not None:
+                    kwargs[key] = read_json_input(kwargs[key], key)
             super().invoke(*args, **kwargs)
 
     @classmethod

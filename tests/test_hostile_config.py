@@ -1041,12 +1041,13 @@ def test_unforeseen_error_is_one_redacted_line(caplog: pytest.LogCaptureFixture)
 
 
 def test_unforeseen_error_in_the_cli_has_its_traceback_only_at_debug(tmp_path: Path) -> None:
-    """A --state file that is not JSON fails inside the SDK: one line, traceback at DEBUG."""
+    """A catalog whose streams are not a list fails inside the SDK: one line, traceback at
+    DEBUG (the secret is in the catalog file's name)."""
     config = tmp_path / "config.json"
     config.write_text(json.dumps(base()))
-    state = tmp_path / "state.json"
-    state.write_text('{"bookmarks": ' + SECRET)
-    command = [TAP, "--config", str(config), "--state", str(state)]
+    catalog = tmp_path / f"catalog-{SECRET}.json"
+    catalog.write_text('{"streams": 5}')
+    command = [TAP, "--config", str(config), "--catalog", str(catalog)]
     runs = {}
     for level in ("INFO", "DEBUG"):
         runs[level] = subprocess.run(
@@ -1063,6 +1064,35 @@ def test_unforeseen_error_in_the_cli_has_its_traceback_only_at_debug(tmp_path: P
         assert not leaked(done.stderr), level
         errors = [line for line in done.stderr.splitlines() if " | ERROR " in line]
         assert len(errors) == 1, done.stderr[-2000:]
-        assert "unexpected error: JSONDecodeError: " in errors[0]
+        assert "unexpected error: TypeError: " in errors[0]
     assert "Traceback" not in runs["INFO"].stderr
     assert "Traceback (most recent call last)" in runs["DEBUG"].stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "text", "problem"),
+    [
+        ("--state", '{"bookmarks": ', "is not valid JSON: Expecting value at line 1 column 15"),
+        ("--state", "[1]", "must hold a JSON object, not list"),
+        ("--catalog", '{"streams": [', "is not valid JSON: Expecting value at line 1 column 14"),
+    ],
+)
+def test_state_or_catalog_file_that_is_no_json_object_is_one_line_naming_it(
+    tmp_path: Path, option: str, text: str, problem: str
+) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(base()))
+    given = tmp_path / "given.json"
+    given.write_text(text)
+    done = subprocess.run(
+        [TAP, "--config", str(config), option, str(given)],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=CASE_SECONDS,
+    )
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if " | ERROR " in line]
+    assert [e.split("| ")[-1] for e in errors] == [f"{option[2:]} file {given} {problem}"]
+    assert "Traceback" not in done.stderr
