@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import threading
 import time
 from collections.abc import Mapping
@@ -13,12 +14,21 @@ import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
 
 from tap_restgeneric import requester
+from tap_restgeneric.deadline import mount_deadlines
 from tap_restgeneric.errors import StreamRequestError
 from tap_restgeneric.fields import REQUIRED, Field
 from tap_restgeneric.redaction import REDACT, excerpt
 from tap_restgeneric.registry import Registry
 
 AUTHS: Registry[type[Authenticator]] = Registry("auth")
+
+
+@functools.cache
+def _token_session() -> requests.Session:
+    """The session token requests go through: response heads within the timeout too."""
+    session = requests.Session()
+    mount_deadlines(session)
+    return session
 
 
 class Authenticator(APIAuthenticatorBase):
@@ -197,7 +207,9 @@ class OAuth2ClientCredentials(Authenticator):
             wait: float | None = None
             sent_at = time.monotonic()
             try:
-                response = requests.post(url, data=form, timeout=self.timeout, verify=self.verify)
+                response = _token_session().post(
+                    url, data=form, timeout=self.timeout, verify=self.verify
+                )
             except (requests.ConnectionError, requests.Timeout):
                 if last:
                     raise

@@ -23,6 +23,7 @@ from urllib.parse import unquote, unquote_plus, urlsplit, urlunsplit
 import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
 
+from tap_restgeneric.deadline import mount_deadlines
 from tap_restgeneric.redaction import REDACT
 from tap_restgeneric.urls import origin
 
@@ -40,7 +41,8 @@ that comes back to a configured origin."""
 
 
 def configure_session(session: requests.Session, api: RestApiSpec) -> None:
-    """TLS verification (with ``ca_bundle``) and proxies, read from the environment once.
+    """TLS verification (with ``ca_bundle``), proxies read from the environment once, and a
+    total deadline for response heads (``deadline.py``).
 
     requests would re-read proxy variables on every request; the tap reads them once for the
     API's host. REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE are honoured when ``ca_bundle`` is not set.
@@ -51,6 +53,7 @@ def configure_session(session: requests.Session, api: RestApiSpec) -> None:
         api.ca_bundle or os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
     )
     session.verify = bundle or True
+    mount_deadlines(session)
 
 
 def without_userinfo(url: str) -> str:

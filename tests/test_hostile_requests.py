@@ -93,6 +93,11 @@ class HostileServer(socketserver.ThreadingTCPServer):
             for i in range(len(DRIP_BODY)):
                 conn.sendall(DRIP_BODY[i : i + 1])
                 time.sleep(DRIP_INTERVAL)
+        elif path == "/header_drip":  # the status line and headers one byte every DRIP_INTERVAL
+            for i, byte in enumerate(_head(X_Pad="x" * 40, Content_Length=2) + b"[]"):
+                conn.sendall(bytes([byte]))
+                if i < 200:
+                    time.sleep(DRIP_INTERVAL)
         elif path == "/slow":  # slow but whole within a few seconds
             body = json.dumps({"data": [{"id": 1}, {"id": 2}, {"id": 3}]}).encode()
             time.sleep(0.3)
@@ -254,6 +259,25 @@ def test_drip_ends_at_the_deadline_with_one_line(server: HostileServer, tmp_path
     assert server.hits["/drip"] - before == 2
     assert run.records == []
     FIGURES["drip bounded"] += 1
+
+
+def test_header_drip_ends_at_the_deadline_with_one_line(
+    server: HostileServer, tmp_path: Path
+) -> None:
+    """Headers 1 byte / 0.3 s (a minute for the head alone): each attempt is cut at 1 s."""
+    before = server.hits["/header_drip"]
+    run = cli(tmp_path, one_resource(server, "/header_drip", timeout=1))
+    FIGURES["header drip runs"] += 1
+    assert run.seconds < 10, run.context()
+    line = assert_one_failure(
+        run,
+        f"stream 'header_drip': GET {server.url}/header_drip failed after 1 retries: ",
+    )
+    assert line.endswith(
+        "ReadTimeout (no complete response headers within 1 s (request_timeout))"
+    ), line
+    assert server.hits["/header_drip"] - before == 2
+    FIGURES["header drip bounded"] += 1
 
 
 def test_drip_in_process_takes_about_the_deadline_per_attempt(server: HostileServer) -> None:
