@@ -241,6 +241,12 @@ class Redactor:
                 part = value if equals and name and value.strip("=") else piece
                 self.add(part.split()[-1] if part.split() else part)
 
+    def forget(self) -> None:
+        """Drop every registered value (one process serves one config; tests serve many)."""
+        with self._lock:
+            self._values = set()
+            self._pattern = None
+
     def holds_secret(self, text: str) -> bool:
         """Whether ``text`` contains a registered secret value in any of its forms."""
         return bool(self._spans(text))

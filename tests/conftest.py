@@ -11,6 +11,14 @@ import yaml
 from cli import ROOT, clean_env, tool
 
 from tap_restgeneric.demo import DemoServer
+from tap_restgeneric.redaction import REDACT
+
+
+@pytest.fixture(autouse=True)
+def secrets_of_this_test_only() -> Iterator[None]:
+    """The redactor is process-wide: values one test registers must not mask another's output."""
+    yield
+    REDACT.forget()
 
 
 @pytest.fixture(scope="session")

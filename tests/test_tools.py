@@ -22,7 +22,6 @@ from test_seeds import SEEDS
 from tap_restgeneric.demo import DemoServer
 from tap_restgeneric.demo.data import DATASETS, records
 from tap_restgeneric.demo.routes import CREDENTIALS
-from tap_restgeneric.redaction import REDACT
 from tap_restgeneric.tools.__main__ import main
 from tap_restgeneric.tools.positions import PositionIndex, error_path
 
@@ -40,10 +39,8 @@ STOP_CONDITION = "{{ response.get('hasNext', {}) == False }}"
 
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Start each test with no known secrets (other tests register theirs in-process), and
-    keep log handlers that earlier tests bound to closed streams from printing their errors."""
-    monkeypatch.setattr(REDACT, "_values", set())
-    monkeypatch.setattr(REDACT, "_pattern", None)
+    """Keep log handlers that earlier tests bound to closed streams from printing their errors
+    (conftest's fixture starts each test with no known secrets)."""
     monkeypatch.setattr(logging, "raiseExceptions", False)
 
 
