@@ -5,6 +5,7 @@
                                [--latency-ms 0] [--repeat 1] [--json out.json]
     python benchmarks/bench.py --rss-scan 50000,1000000     # peak RSS of the tap per size
     python benchmarks/bench.py --latency-ms 20 --records 20000  # sequential vs parallel tap
+    python benchmarks/bench.py --large-response-mb 200      # one 200 MB response: peak RSS
 
 For each pagination style the bench starts nothing new but the measured children: the API
 (``server.py``) runs in its own process for the whole session; then, per style, the baseline
@@ -14,6 +15,10 @@ process writing to a pipe. The bench drains the pipe into a temporary file while
 (no parsing then, so it takes no CPU from the child), measures wall time from spawn to exit and
 peak RSS from ``os.wait4`` (``ru_maxrss``), then parses the output with msgspec and checks that
 every id 1..N was written exactly once.
+
+``--large-response-mb N`` serves the records as ONE response of about N MB (``{"data": [...],
+"next": null}``, from a server process of its own) and runs the tap alone on it: peak RSS (target
+<= 300 MB at 200 MB), wall time, and whether every record arrived once.
 
 Exit status: 1 when a run fails or its output is incomplete (or, with ``--strict``, when a
 target fails), else 0. Targets are reported with PASS/FAIL; they are not assertions.
@@ -36,7 +41,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypeAlias
@@ -58,6 +63,8 @@ WALL_RATIO_RECORDS = 200_000
 RSS_TARGET_MB = 60.0
 RSS_FLAT_TOLERANCE = 0.10
 PARALLEL_SPEEDUP_TARGET = 4.0
+LARGE_RSS_TARGET_MB = 300.0
+LARGE_RSS_TARGET_AT_MB = 200.0
 
 
 # --------------------------------------------------------------------------- output checking
@@ -765,6 +772,127 @@ def run_rss_scan(args: argparse.Namespace, session: Session, tap: list[str], wor
         )
 
 
+# --------------------------------------------------------------------------- one large response
+
+
+def serve_large(size_mb: float) -> int:
+    """The large-response server (run as ``bench.py --serve-large MB`` in its own process): the
+    records of ``server.make_record`` as one ``{"data": [...], "next": null}`` body of about
+    ``size_mb`` MB at ``/large/items``; prints the record count and the port, then serves."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: PLC0415 (only here)
+
+    sys.path.insert(0, str(HERE))
+    from server import make_record  # noqa: PLC0415
+
+    encode = msgspec.json.Encoder().encode
+    per_record = len(encode(make_record(500_000))) + 1
+    count = max(1, int(size_mb * 1_000_000 / per_record))
+    pieces = [b'{"data":[']
+    for start in range(1, count + 1, 10_000):
+        batch = encode([make_record(i) for i in range(start, min(count, start + 9_999) + 1)])
+        pieces.append(batch[1:-1] + (b"," if start + 10_000 <= count else b""))
+    pieces.append(b'],"next":null}')
+    body = b"".join(pieces)
+    del pieces
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet."""
+
+        def do_GET(self) -> None:
+            if self.path.split("?")[0] != "/large/items":
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            view = memoryview(body)
+            for offset in range(0, len(body), 1 << 20):
+                self.wfile.write(view[offset : offset + (1 << 20)])
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    print(f"{count} {len(body)} {httpd.server_address[1]}", flush=True)
+    with suppress(KeyboardInterrupt):
+        httpd.serve_forever(poll_interval=0.2)
+    return 0
+
+
+def run_large_response(
+    args: argparse.Namespace, session: Session, tap: list[str], workdir: Path
+) -> None:
+    """One response of ``--large-response-mb`` MB through the tap: peak RSS, every record."""
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--serve-large",
+            str(args.large_response_mb),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline().split()
+        if len(line) != 3:
+            session.notes.append("large-response server did not start")
+            say("ERROR: the large-response server did not start")
+            session.rows.append(Row("large-response", "json", "tap", 0, 0.0, complete=False))
+            return
+        count, size, port = (int(x) for x in line)
+        say(f"server: separate process, port {port}; one response of {size:,} bytes")
+        say(f"records: {count:,} (ids 1..{count:,}), data_selector 'data', json_link paginator")
+        config = {
+            "client": {"base_url": f"http://127.0.0.1:{port}/large"},
+            "resources": [
+                {
+                    "name": STREAM,
+                    "primary_key": "id",
+                    "endpoint": {
+                        "path": "items",
+                        "data_selector": "data",
+                        "paginator": {"type": "json_link", "next_url_path": "next"},
+                    },
+                }
+            ],
+        }
+        config_path = workdir / "config_large.json"
+        config_path.write_text(json.dumps(config))
+        row = Row("large-response", "json", "tap", count, 0.0)
+        command = [*tap, "--config", str(config_path)]
+        for _ in range(args.repeat):
+            measured = run_measured(command, count, args.timeout)
+            row.add(measured)
+            progress(f"{size / 1e6:,.0f} MB", "tap", measured, row)
+        session.rows.append(row)
+        session.meta["large_response_bytes"] = size
+        at = f"{size / 1e6:,.1f} MB response, {count:,} records"
+        if args.large_response_mb != LARGE_RSS_TARGET_AT_MB:
+            at += f" (the target is stated at {LARGE_RSS_TARGET_AT_MB:g} MB)"
+        ok = row.rss_mb <= LARGE_RSS_TARGET_MB and row.complete
+        session.targets.append(
+            Target(
+                f"tap peak RSS <= {LARGE_RSS_TARGET_MB:g} MB for one large response",
+                "json",
+                "PASS" if ok else "FAIL",
+                f"{row.rss_mb:.1f} MB ({row.rss_mb * 1e6 / size:.2f}x the body) at {at}; "
+                f"every record once: {'yes' if row.complete else 'NO'}",
+            )
+        )
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        if server.stdout is not None:
+            server.stdout.close()
+
+
 # --------------------------------------------------------------------------- CLI
 
 
@@ -795,6 +923,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--cache-mb", type=int, default=1024, help="server page cache budget")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per child run")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
+    parser.add_argument(
+        "--large-response-mb",
+        type=float,
+        help="serve the records as ONE response of about this many MB; run only the tap on it",
+    )
+    parser.add_argument("--serve-large", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.styles = [s.strip() for s in args.styles.split(",") if s.strip()]
     unknown = [s for s in args.styles if s not in STYLES]
@@ -805,6 +939,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             args.rss_scan = [int(s.replace("_", "")) for s in args.rss_scan.split(",") if s]
         except ValueError:
             parser.error("--rss-scan takes comma-separated integers, e.g. 50000,1000000")
+    if args.large_response_mb is not None and args.large_response_mb <= 0:
+        parser.error("--large-response-mb must be > 0")
     if args.records < 1 or args.page_size < 1 or args.repeat < 1 or args.concurrency < 2:
         parser.error("--records, --page-size, --repeat must be >= 1, --concurrency >= 2")
     return args
@@ -838,6 +974,8 @@ def report(session: Session) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, print the table and targets, optionally write JSON."""
     args = parse_args(argv)
+    if args.serve_large is not None:
+        return serve_large(args.serve_large)
     tap = tap_command(args.tap_command)
     codec = baseline_codec()
     codec_note = (
@@ -846,6 +984,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else "msgspec (orjson is not installed; msgspec's JSON codec is equivalent)"
     )
     mode = "rss-scan" if args.rss_scan else ("latency" if args.latency_ms > 0 else "throughput")
+    mode = "large-response" if args.large_response_mb else mode
     meta: dict[str, Any] = {
         "mode": mode,
         "records": args.records,
@@ -855,6 +994,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "latency_ms": args.latency_ms,
         "repeat": args.repeat,
         "rss_scan": args.rss_scan,
+        "large_response_mb": args.large_response_mb,
         "baseline_codec": codec,
         "tap_command": tap,
         "python": platform.python_version(),
@@ -863,7 +1003,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     session = Session(meta)
     say("tap-restgeneric benchmark")
-    if args.rss_scan:
+    if args.large_response_mb:
+        say(f"mode: large-response (tap only): one response of about {args.large_response_mb:g} MB")
+    elif args.rss_scan:
         sizes = ", ".join(f"{n:,}" for n in args.rss_scan)
         say(f"mode: rss-scan (tap only, page_number) at {sizes} records x {FIELDS} fields")
     else:
@@ -882,7 +1024,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         " (other processes on the machine skew wall times)"
     )
     with workspace() as workdir:
-        if args.rss_scan:
+        if args.large_response_mb:
+            run_large_response(args, session, tap, workdir)
+        elif args.rss_scan:
             run_rss_scan(args, session, tap, workdir)
         else:
             run_styles(args, session, tap, workdir)

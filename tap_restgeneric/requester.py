@@ -3,21 +3,25 @@
 ``request_timeout`` is a deadline for the whole request: connecting, the headers, any redirect
 hops and the body. The body is read here in pieces as they arrive (never one blocking read of a
 fixed size), each socket read bounded by the time left, so a server that drips bytes cannot
-stretch a request past its deadline. A body is held in memory up to ``MAX_BODY_BYTES``.
+stretch a request past its deadline. A body is read up to ``MAX_BODY_BYTES``; one larger than
+``SPOOL_BYTES`` goes to an unnamed temporary file instead of memory (``Spooled``), its content
+digest computed as it arrives, and is parsed later, record chunk by record chunk.
 """
 
 from __future__ import annotations
 
 import datetime
 import email.utils
+import hashlib
 import logging
 import random
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urljoin
 
 import backoff
@@ -41,17 +45,115 @@ _decoder = msgspec.json.Decoder()
 sleep = time.sleep
 _clock = time.monotonic
 MAX_BODY_BYTES = 1 << 30
-"""The most bytes of one response body held in memory (1 GiB, after decompression)."""
+"""The most bytes of one response body read (1 GiB, after decompression)."""
+SPOOL_BYTES = 16 << 20
+"""A body larger than this (16 MiB, by Content-Length or as read) is spooled to a temporary file."""
+HEAD_BYTES = 1 << 16
+"""The start of a spooled body kept in memory: ``response.content`` for excerpts."""
 _READ_SIZE = 1 << 16
 """Bytes asked for per read; a read returns as soon as any bytes arrive."""
+_BOM = b"\xef\xbb\xbf"
+_CLOSING = {ord("{"): ord("}"), ord("["): ord("]")}
+
+
+def content_digest(content: bytes) -> bytes:
+    """The digest a page sequence tells identical pages apart by (BLAKE2b, 16 bytes)."""
+    return hashlib.blake2b(content, digest_size=16).digest()
+
+
+class Spooled:
+    """A response body too large to hold in memory: in an unnamed temporary file (deleted when
+    closed or collected), with the content digest computed as it was written and its start."""
+
+    def __init__(self) -> None:
+        # closed by ``close`` once the page is done (or when collected, after a failure)
+        self.file: IO[bytes] = tempfile.TemporaryFile(prefix="restgeneric-body-")  # noqa: SIM115
+        self.size = 0
+        self.head = b""
+        self._hash = hashlib.blake2b(digest_size=16)
+
+    def write(self, chunk: bytes) -> None:
+        """Append a piece of the body."""
+        self.file.write(chunk)
+        self._hash.update(chunk)
+        if len(self.head) < HEAD_BYTES:
+            self.head += chunk[: HEAD_BYTES - len(self.head)]
+        self.size += len(chunk)
+
+    @property
+    def digest(self) -> bytes:
+        """``content_digest`` of the whole body."""
+        return self._hash.digest()
+
+    def close(self) -> None:
+        """Delete the file."""
+        self.file.close()
+
+    def open(self) -> IO[bytes]:
+        """The body from its start, past a UTF-8 BOM."""
+        self.file.flush()
+        self.file.seek(len(_BOM) if self.head.startswith(_BOM) else 0)
+        return self.file
+
+    def load(self) -> bytes:
+        """The whole body in memory (for a body that cannot be parsed chunk by chunk)."""
+        return self.open().read()
+
+    def contains(self, text: str) -> bool:
+        """Whether the body holds ``text`` (as UTF-8), read a block at a time."""
+        needle = text.encode()
+        keep = len(needle) - 1
+        file = self.open()
+        tail = b""
+        while block := file.read(1 << 20):
+            window = tail + block
+            if needle in window:
+                return True
+            tail = window[len(window) - keep :] if keep else b""
+        return not needle
+
+    def edges(self) -> tuple[int, int]:
+        """The first and last bytes of the body that are not whitespace (-1: none)."""
+        file = self.open()
+        first = -1
+        while first < 0 and (block := file.read(1 << 16)):
+            stripped = block.lstrip()
+            first = stripped[0] if stripped else -1
+        size = self.size
+        last, end = -1, size
+        while last < 0 and end > 0:
+            start = max(0, end - (1 << 16))
+            file.seek(start)
+            stripped = file.read(end - start).rstrip()
+            last = stripped[-1] if stripped else -1
+            end = start
+        return first, last
 
 
 @dataclass
 class Fetched:
-    """A successful response and its parsed JSON body (None for an empty body)."""
+    """A successful response and its parsed JSON body (None for an empty body).
+
+    A body larger than ``SPOOL_BYTES`` is not parsed here: it is ``spooled`` to a file (``body``
+    is None, ``response.content`` holds only its first ``HEAD_BYTES``) and parsed by the page
+    sequence, record chunk by record chunk.
+    """
 
     response: requests.Response
     body: Any
+    spooled: Spooled | None = None
+
+    @property
+    def digest(self) -> bytes:
+        """The content digest of the whole body."""
+        if self.spooled is not None:
+            return self.spooled.digest
+        return content_digest(self.response.content)
+
+    def close(self) -> None:
+        """Delete a spooled body's file (nothing for a body in memory)."""
+        if self.spooled is not None:
+            self.spooled.close()
 
 
 class _Retry(Exception):
@@ -185,8 +287,11 @@ class Requester:
 
     def _send(
         self, request: requests.PreparedRequest, session: requests.Session
-    ) -> requests.Response:
-        """Send, following redirects here so that credentials never follow to another host."""
+    ) -> tuple[requests.Response, Spooled | None]:
+        """Send, following redirects here so that credentials never follow to another host.
+
+        Returns the response with its body read, and the file it went to when it was large.
+        """
         waited = getattr(self._thread, "waited_for_host", False)
         pause = 0.0 if waited else self.limiter.delay(request.url or "")
         self._thread.waited_for_host = False
@@ -205,9 +310,11 @@ class Requester:
                     if timeout < self.timeout:  # a later hop, given what was left
                         raise _Retry(self._late()) from None
                     raise
-                self._read_body(request, response, deadline)
+                spooled = self._read_body(request, response, deadline)
                 if not response.is_redirect or self.hooks is None:
-                    return response
+                    return response, spooled
+                if spooled is not None:
+                    spooled.close()
                 target = urljoin(response.url, response.headers["location"])
                 request = self.hooks.follow(request, target, response.status_code)
                 timeout = deadline - _clock()
@@ -221,10 +328,14 @@ class Requester:
 
     def _read_body(
         self, request: requests.PreparedRequest, response: requests.Response, deadline: float
-    ) -> None:
-        """Read the whole body before ``deadline`` and within MAX_BODY_BYTES, or close it."""
+    ) -> Spooled | None:
+        """Read the whole body before ``deadline`` and within MAX_BODY_BYTES, or close it.
+
+        A body over SPOOL_BYTES (announced or counted) goes to a temporary file, returned;
+        ``response.content`` then holds its first HEAD_BYTES.
+        """
         if getattr(response, "_content", False) is not False or response.raw is None:
-            return
+            return None
         cap = MAX_BODY_BYTES
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > cap:
@@ -232,6 +343,7 @@ class Requester:
             raise StreamRequestError(self._too_large(request, f" (Content-Length {declared})"))
         raw = response.raw
         chunks: list[bytes] = []
+        spooled = Spooled() if declared.isdigit() and int(declared) > SPOOL_BYTES else None
         size = 0
         try:
             while True:
@@ -249,24 +361,31 @@ class Requester:
                 size += len(chunk)
                 if size > cap:
                     raise StreamRequestError(self._too_large(request))
+                if spooled is not None:
+                    spooled.write(chunk)
+                    continue
                 chunks.append(chunk)
-        except urllib3.exceptions.ReadTimeoutError:
+                if size > SPOOL_BYTES:
+                    spooled = Spooled()
+                    for piece in chunks:
+                        spooled.write(piece)
+                    chunks.clear()
+        except BaseException as exc:
             response.close()
-            raise _Retry(self._late()) from None
-        except urllib3.exceptions.SSLError as exc:
-            response.close()
-            raise requests.exceptions.SSLError(exc) from None
-        except urllib3.exceptions.DecodeError as exc:
-            response.close()
-            raise requests.exceptions.ContentDecodingError(exc) from None
-        except (urllib3.exceptions.ProtocolError, OSError) as exc:
-            response.close()
-            raise requests.exceptions.ChunkedEncodingError(exc) from None
-        except BaseException:
-            response.close()
+            if spooled is not None:
+                spooled.close()
+            if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+                raise _Retry(self._late()) from None
+            if isinstance(exc, urllib3.exceptions.SSLError):
+                raise requests.exceptions.SSLError(exc) from None
+            if isinstance(exc, urllib3.exceptions.DecodeError):
+                raise requests.exceptions.ContentDecodingError(exc) from None
+            if isinstance(exc, urllib3.exceptions.ProtocolError | OSError):
+                raise requests.exceptions.ChunkedEncodingError(exc) from None
             raise
-        response._content = b"".join(chunks)
+        response._content = b"".join(chunks) if spooled is None else spooled.head
         response._content_consumed = True  # type: ignore[attr-defined]
+        return spooled
 
     def _too_large(self, request: requests.PreparedRequest, declared: str = "") -> str:
         return (
@@ -282,9 +401,27 @@ class Requester:
         may_reauthenticate: bool,
     ) -> Fetched | None:
         try:
-            response = self._send(request, session)
+            response, spooled = self._send(request, session)
         except TRANSIENT_ERRORS as exc:
             raise _Retry(f"{type(exc).__name__} ({REDACT(str(exc))[:200]})") from None
+        try:
+            fetched = self._judge(request, response, spooled, may_reauthenticate)
+        except BaseException:
+            if spooled is not None:
+                spooled.close()
+            raise
+        if fetched is None and spooled is not None:
+            spooled.close()
+        return fetched
+
+    def _judge(
+        self,
+        request: requests.PreparedRequest,
+        response: requests.Response,
+        spooled: Spooled | None,
+        may_reauthenticate: bool,
+    ) -> Fetched | None:
+        """The response's fate: reauthenticate, a response action, retry, fail, or the page."""
         status = response.status_code
         if status == 401 and may_reauthenticate and self.hooks is not None:
             fresh = self.hooks.reauthenticate(request)
@@ -295,7 +432,7 @@ class Requester:
                 raise _Reauthenticated(fresh)
         failure = f"status {status} {response.reason or ''}".rstrip()
         for action in self.actions:
-            if self._matches(action, response):
+            if self._matches(action, response, spooled):
                 if action.action == "ignore":
                     logger.info(
                         "%s: %s ignored by response_actions", self.describe(request), failure
@@ -317,16 +454,24 @@ class Requester:
             )
         if status >= 400:
             raise StreamRequestError(self._fatal(request, response, failure))
+        if spooled is not None and self._check_spooled(request, response, spooled):
+            return Fetched(response, None, spooled)
         return Fetched(response, self._parse(request, response))
 
     def _retry_after(self, response: requests.Response) -> float | None:
         return retry_after(response, self.retry.max_delay)
 
     @staticmethod
-    def _matches(action: ResponseAction, response: requests.Response) -> bool:
+    def _matches(
+        action: ResponseAction, response: requests.Response, spooled: Spooled | None = None
+    ) -> bool:
         if action.status_code is not None and action.status_code != response.status_code:
             return False
-        return action.content is None or action.content in response.text
+        if action.content is None:
+            return True
+        if spooled is not None:
+            return spooled.contains(action.content)
+        return action.content in response.text
 
     def _fatal(
         self, request: requests.PreparedRequest, response: requests.Response, what: str
@@ -334,8 +479,57 @@ class Requester:
         body = excerpt(response.text)
         return f"{self.describe(request)} failed with {what}" + (f": {body}" if body else "")
 
-    def _parse(self, request: requests.PreparedRequest, response: requests.Response) -> Any:
-        content = response.content.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 BOM is not JSON
+    def _check_spooled(
+        self, request: requests.PreparedRequest, response: requests.Response, spooled: Spooled
+    ) -> bool:
+        """What can be told of a spooled body before its records are handed out (False: it is
+        only whitespace, an empty body).
+
+        An HTML page fails as it would in memory; a JSON object or array whose last byte does not
+        close it is a truncated body, retried like one in memory (a body that breaks off
+        elsewhere fails when the parse reaches the break: its earlier records were written).
+        """
+        first, last = spooled.edges()
+        if first < 0:
+            spooled.close()
+            response._content = b""
+            return False
+        if first == ord("<"):
+            raise StreamRequestError(
+                self._fatal(
+                    request,
+                    response,
+                    f"status {response.status_code} but an HTML page where JSON was expected",
+                )
+            )
+        if first in _CLOSING and last != _CLOSING[first]:
+            raise _Retry(
+                f"status {response.status_code} but a truncated JSON body "
+                f"({spooled.size} bytes): {excerpt(response.text, 120)}"
+            )
+        return True
+
+    def parse_spooled(self, request: requests.PreparedRequest, fetched: Fetched) -> Any:
+        """Parse a spooled body whole, in memory (for a page that cannot be parsed in chunks);
+        the file is deleted. Problems fail the stream: the response cannot be retried here."""
+        assert fetched.spooled is not None
+        try:
+            content = fetched.spooled.load()
+        finally:
+            fetched.spooled.close()
+        try:
+            return self._parse(request, fetched.response, content)
+        except _Retry as problem:
+            raise StreamRequestError(f"{self.describe(request)} failed: {problem.reason}") from None
+
+    def _parse(
+        self,
+        request: requests.PreparedRequest,
+        response: requests.Response,
+        content: bytes | None = None,
+    ) -> Any:
+        if content is None:
+            content = response.content.removeprefix(_BOM)  # a UTF-8 BOM is not JSON
         if not content.strip():
             return None
         try:

@@ -2,13 +2,18 @@
 
 The sync, schema sampling and ``restgeneric preview`` all walk pages through this loop, so end
 reasons, guards and explanations cannot drift apart.
+
+A large page (a body the requester spooled to a file) is parsed in chunks when the sequence is
+``chunked`` (the sync's): its records are handed out chunk by chunk (``PageStep.batches``), and
+the page is judged (next request, proven end) once the last chunk is out, since fields after the
+records array are known only then. Before the first record: the identical-content check (on the
+digest computed while the body arrived) and, on page 2, page 1's records (first chunks) again.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,11 +22,19 @@ from singer_sdk.streams.rest import HTTPRequest
 
 from tap_restgeneric.errors import StreamRequestError
 from tap_restgeneric.paginators import Page, PaginationError, Paginator, Stop
-from tap_restgeneric.paginators.base import Recovery
+from tap_restgeneric.paginators.base import JSONPATH_OPTIONS, Recovery
 from tap_restgeneric.parallel import Halted
 from tap_restgeneric.prefetch import Prefetcher, request_key
 from tap_restgeneric.redaction import REDACT, excerpt
-from tap_restgeneric.requester import Fetched
+from tap_restgeneric.requester import Fetched, content_digest
+from tap_restgeneric.selectors import (
+    ChunkedParse,
+    ChunkedParseError,
+    StreamedRecords,
+    chunk_keys,
+    guess_path,
+    reads_into,
+)
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -32,6 +45,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 ERROR_KEYS = ("error", "errors", "fault")
 """Top-level keys of an error-shaped body (when the data path is missing)."""
+Chunks = Generator[list[dict[str, Any]], None, None]
 REMEMBERED = 100_000
 """Pages and requests a sequence remembers to spot a repeat (a few MB at most)."""
 
@@ -63,14 +77,20 @@ class PageStep:
     next_request: requests.PreparedRequest | None = None
     next_reason: str = ""
     end: End | None = None
+    chunks: Iterator[list[dict[str, Any]]] | None = None
+    """A large page's kept records, chunk by chunk (``records`` and ``kept`` stay empty); the
+    step's ``end`` and next request are set once the last chunk was handed out."""
 
-
-def _digest(content: bytes) -> bytes:
-    return hashlib.blake2b(content, digest_size=16).digest()
+    def batches(self) -> Iterator[list[dict[str, Any]]]:
+        """The kept records to write: the page's, or a large page's chunk by chunk."""
+        if self.chunks is None:
+            yield self.kept
+        else:
+            yield from self.chunks
 
 
 def _request_digest(prepared: requests.PreparedRequest) -> bytes:
-    return _digest(repr(request_key(prepared)).encode())
+    return content_digest(repr(request_key(prepared)).encode())
 
 
 def _remember(seen: dict[bytes, int], key: bytes, number: int) -> None:
@@ -101,8 +121,10 @@ class PageSequence:
         *,
         max_pages: int | None = None,
         fetch_ahead: bool = True,
+        chunked: bool = False,
     ) -> None:
         self.stream = stream
+        self.chunked = chunked
         self.context = context
         self.run = run
         self.window = window
@@ -114,7 +136,9 @@ class PageSequence:
         self._requests: dict[bytes, int] = {}
         self._contents: dict[bytes, int] = {}
         self._had_data = False
-        self._first: Page | None = None
+        self._first_records: list[dict[str, Any]] | None = None
+        self._noted_whole = False
+        self._large: Chunks | None = None  # the chunks of the large page being handed out
         self._token: Any = None
         self._pending: tuple[HTTPRequest, requests.PreparedRequest]
         self._previous_size = -1
@@ -124,6 +148,8 @@ class PageSequence:
         try:
             yield from self._walk()
         finally:
+            if self._large is not None:  # stop its parse, delete its file
+                self._large.close()
             self._prefetch.close()
 
     def _walk(self) -> Iterator[PageStep]:
@@ -137,6 +163,10 @@ class PageSequence:
                 continue
             self.end = step.end
             yield step
+            if step.chunks is not None:  # a large page: judged once its chunks were handed out
+                for _ in step.chunks:
+                    pass
+                self.end = step.end
             if step.end is not None:
                 if step.end.failure is not None:
                     raise UnprovenEnd(step.end.failure)
@@ -156,30 +186,59 @@ class PageSequence:
         if fetched is None:
             step.end = End("response_actions ignored the response")
             return step
+        digest = fetched.digest
+        if fetched.spooled is not None:
+            keys = self._chunk_keys(fetched)
+            if keys is not None:
+                return self._large_step(step, fetched, digest, keys, include)
+            fetched = Fetched(fetched.response, requester.parse_spooled(prepared, fetched))
         records, found = self.stream.selector.select_page(fetched.body)
         page = Page(request, fetched.response, fetched.body, records, number)
+        return self._judge(
+            step, page, fetched, records, digest=digest, found=found, include=include
+        )
+
+    def _judge(
+        self,
+        step: PageStep,
+        page: Page,
+        fetched: Fetched,
+        records: list[dict[str, Any]],
+        *,
+        digest: bytes,
+        found: bool,
+        include: dict[str, Any],
+    ) -> PageStep | None:
+        """Take a whole page (``records``: its records) as data, or end on it (None: ask for it
+        again, as recovered)."""
         doubt = self._suspicion(fetched, found)
-        if doubt is None and (repeat := self._repeat(page)) is not None:
+        if doubt is None and (repeat := self._repeat(page, digest)) is not None:
             recovery = self._recover(page)
             if isinstance(recovery, Recovery):
                 self._token = recovery.token
-                self._pending = self._request(self._token, number)
+                self._pending = self._request(self._token, page.number)
                 return None
             doubt = recovery or repeat
         if doubt is not None:
             step.end = self._unproven(page, doubt)
             return step
-        self._accept(step, page, found, include)
+        self._note(page, found, digest, records)
+        step.records = records
+        step.kept = self.stream._kept(self.run, self.window, records, include)
+        self._advance(step, page)
         return step
 
-    def _accept(self, step: PageStep, page: Page, found: bool, include: dict[str, Any]) -> None:
-        """Take a page as new data: its records, and the next request or a proven end."""
-        _remember(self._contents, _digest(page.response.content), page.number)
+    def _note(self, page: Page, found: bool, digest: bytes, first: list[dict[str, Any]]) -> None:
+        """Take a page as new data: remember its content, that data was seen, page 1's
+        records (``first``: a large page's first chunk), and count it."""
+        _remember(self._contents, digest, page.number)
         self._had_data |= found
-        self._first = self._first or page
+        if self._first_records is None:
+            self._first_records = first
         self.stream.stats.page(len(page.records))
-        step.records = page.records
-        step.kept = self.stream._kept(self.run, self.window, page.records, include)
+
+    def _advance(self, step: PageStep, page: Page) -> None:
+        """After a page's records: the next request, or a proven end."""
         token = self._token
         try:
             following = self.paginator.advance(page, token)
@@ -195,6 +254,169 @@ class PageSequence:
             step.next_reason = self.paginator.explain(following)
             step.end = self._next_end(page, token)
         self._previous_size = len(page.records)
+
+    # ----------------------------------------------------------------- large pages
+
+    def _chunk_keys(self, fetched: Fetched) -> tuple[str, ...] | None:
+        """The data path keys to parse a spooled body along in chunks (None: parse it whole)."""
+        assert fetched.spooled is not None
+        if not self.chunked:
+            return None
+        selector = self.stream.selector
+        head = fetched.spooled.head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
+        path = selector.path
+        why = ""
+        if path is None:
+            path = guess_path(fetched.spooled.head)
+            if path is None:
+                self._whole(fetched, "no data_selector is set and its start shows no records array")
+                return None
+            selector.adopt(path)
+        keys = chunk_keys(path)
+        if keys is None:
+            why = f"data_selector {path!r} is not a plain dotted path"
+        elif head != (b"{" if keys else b"["):
+            why = f"it is not a JSON {'object' if keys else 'array'}"
+        else:
+            options = self.paginator.options
+            reading = [
+                key
+                for key in JSONPATH_OPTIONS
+                if isinstance(options.get(key), str) and reads_into(options[key], keys)
+            ]
+            if reading:
+                why = f"the paginator's {reading[0]} reads into the records"
+        if why:
+            self._whole(fetched, why)
+            return None
+        return keys
+
+    def _whole(self, fetched: Fetched, why: str) -> None:
+        """Say once per sequence that a large body is parsed whole, in memory, and why."""
+        if not self._noted_whole:
+            self._noted_whole = True
+            assert fetched.spooled is not None
+            logger.warning(
+                "Stream %r: a response of %s bytes is parsed whole, in memory: %s (a plain "
+                'dotted data_selector, or "$" for a top-level array, lets it be parsed in '
+                "chunks)",
+                self.stream.name,
+                f"{fetched.spooled.size:,}",
+                why,
+            )
+
+    def _large_step(
+        self,
+        step: PageStep,
+        fetched: Fetched,
+        digest: bytes,
+        keys: tuple[str, ...],
+        include: dict[str, Any],
+    ) -> PageStep | None:
+        """A large page: checked before any record is handed out, then parsed in chunks."""
+        assert fetched.spooled is not None and step.response is not None
+        stand_in = Page(step.request, step.response, None, [], step.number)
+        earlier = self._contents.get(digest)
+        if earlier is not None:
+            fetched.close()
+            recovery = self._recover(stand_in)
+            if isinstance(recovery, Recovery):
+                self._token = recovery.token
+                self._pending = self._request(self._token, step.number)
+                return None
+            step.end = self._unproven(
+                stand_in, recovery or f"the page is identical to page {earlier}"
+            )
+            return step
+        parse = ChunkedParse(fetched.spooled.open(), keys)
+        chunks = iter(parse)
+        try:
+            first = next(chunks, None)
+        except BaseException as exc:
+            fetched.close()
+            raise self._broken(step, fetched, exc, 0) from None
+        if first is None:  # no records array (or an empty one): the body is small after all
+            fetched.close()
+            body = parse.body
+            records, found = self.stream.selector.select_page(body)
+            page = Page(step.request, step.response, body, records, step.number)
+            whole = Fetched(step.response, body)
+            return self._judge(
+                step, page, whole, records, digest=digest, found=found, include=include
+            )
+        repeat = self._first_records
+        if step.number == 2 and repeat and first == repeat:
+            parse.close()
+            fetched.close()
+            recovery = self._recover(stand_in)
+            if isinstance(recovery, Recovery):
+                self._token = recovery.token
+                self._pending = self._request(self._token, step.number)
+                return None
+            step.end = self._unproven(
+                stand_in, recovery or "the page repeats the records of page 1"
+            )
+            return step
+        step.chunks = self._large = self._hand_out(
+            step, fetched, parse, chunks, first=first, digest=digest, include=include
+        )
+        return step
+
+    def _hand_out(
+        self,
+        step: PageStep,
+        fetched: Fetched,
+        parse: ChunkedParse,
+        chunks: Iterator[list[dict[str, Any]]],
+        *,
+        first: list[dict[str, Any]],
+        digest: bytes,
+        include: dict[str, Any],
+    ) -> Chunks:
+        """A large page's kept records chunk by chunk (incremental filter per record), then
+        the page's judgement with the rest of the document and the records' count and last."""
+        assert step.response is not None
+        try:
+            chunk: list[dict[str, Any]] | None = first
+            last = first[-1]
+            while chunk is not None:
+                if self.stream.rest_tap.halt.is_set():
+                    raise Halted
+                last = chunk[-1] if chunk else last
+                yield self.stream._kept(self.run, self.window, chunk, include)
+                try:
+                    chunk = next(chunks, None)
+                except ChunkedParseError as exc:
+                    raise self._broken(step, fetched, exc, parse.records) from None
+            records = StreamedRecords(parse.records, first, last)
+            body: Any = records
+            if parse.keys:
+                body = parse.body
+                node = body
+                for key in parse.keys[:-1]:
+                    node = node[key]
+                node[parse.keys[-1]] = records
+            page = Page(step.request, step.response, body, records, step.number)
+            self._note(page, True, digest, first)
+            self._advance(step, page)
+        finally:
+            self._large = None
+            parse.close()
+            fetched.close()
+
+    def _broken(
+        self, step: PageStep, fetched: Fetched, exc: BaseException, written: int
+    ) -> BaseException:
+        """The error a large body that is not valid JSON ends the stream with."""
+        if not isinstance(exc, ChunkedParseError):
+            return exc
+        assert fetched.spooled is not None
+        after = f", after the first {written:,} of its records" if written else ""
+        return StreamRequestError(
+            f"{self.stream.requester.describe(step.prepared)} failed: status "
+            f"{step.response.status_code if step.response is not None else '?'} but invalid JSON "
+            f"in a body of {fetched.spooled.size:,} bytes ({REDACT(str(exc))[:200]}){after}"
+        )
 
     def _next_end(self, page: Page, token: Any) -> End | None:
         """An end found before the next request is sent: it repeats one, or sampling is done.
@@ -233,13 +455,13 @@ class PageSequence:
             f"the response has nothing at data_selector {path!r}, while earlier pages had: {shown}"
         )
 
-    def _repeat(self, page: Page) -> str | None:
+    def _repeat(self, page: Page, digest: bytes) -> str | None:
         """Why this page is not new data: identical to an earlier page, or page 1's records."""
-        earlier = self._contents.get(_digest(page.response.content))
+        earlier = self._contents.get(digest)
         if earlier is not None:
             return f"the page is identical to page {earlier}"
-        first = self._first
-        if page.number == 2 and first is not None and page.records == first.records != []:
+        first = self._first_records
+        if page.number == 2 and first is not None and page.records == first != []:
             return "the page repeats the records of page 1"
         return None
 
@@ -267,7 +489,8 @@ class PageSequence:
         if isinstance(following, Stop):
             return End(following.reason)
         run, window = self.run, self.window
-        if run is not None and window is not None and run.past_range(page.records, window):
+        last = [page.records[-1]] if page.records else []  # all past_range reads
+        if run is not None and window is not None and run.past_range(last, window):
             return End("the page passed the incremental range (row_order)")
         return None
 

@@ -207,12 +207,17 @@ class RestGenericStream(SchemaTracking):
         sorted_commit = bool(run and run.spec.row_order == "asc" and run.spec.window is None)
         sorted_commit &= self.replication_method == REPLICATION_INCREMENTAL
         sorted_commit &= run is not self._shared_run and commit
-        sequence = PageSequence(self, context, run, window, max_pages=max_pages)
+        sequence = PageSequence(self, context, run, window, max_pages=max_pages, chunked=True)
+        sampled = 0
         try:
             for step in sequence:
-                yield step.kept
-                if commit and self.selected:
-                    self.stats.written += len(step.kept)
+                for kept in step.batches():  # a large page: chunk by chunk
+                    yield kept
+                    if commit and self.selected:
+                        self.stats.written += len(kept)
+                    sampled += len(kept)
+                    if not commit and step.chunks and sampled >= self.api.sample_records:
+                        return  # a sample needs no more of a large page
                 if sorted_commit and run is not None:
                     self._commit(context, run)
         finally:

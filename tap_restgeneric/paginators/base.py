@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
@@ -38,12 +38,16 @@ class Recovery(NamedTuple):
 
 @dataclass
 class Page:
-    """One fetched page: the request sent, the response, its parsed body and its records."""
+    """One fetched page: the request sent, the response, its parsed body and its records.
+
+    A large page parsed in chunks has ``StreamedRecords`` (their count, first chunk and last
+    record) as its records, and in its body at the data path.
+    """
 
     request: HTTPRequest
     response: requests.Response
     body: Any
-    records: list[dict[str, Any]]
+    records: Sequence[dict[str, Any]]
     number: int
 
 
