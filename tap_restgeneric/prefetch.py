@@ -93,10 +93,15 @@ class Prefetcher:
                 self._pending[key] = self._pool.submit(self._fetch_in_worker, request)
 
     def close(self) -> None:
-        """Drop what was fetched beyond the end (the responses are discarded)."""
+        """Drop what was fetched beyond the end (responses discarded, spooled files deleted)."""
         for future in self._pending.values():
             future.cancel()
-        self._pending.clear()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        for future in self._pending.values():
+            if future.done() and not future.cancelled() and future.exception() is None:
+                fetched = future.result()
+                if fetched is not None:
+                    fetched.close()
+        self._pending.clear()

@@ -117,18 +117,34 @@ def test_a_429_ends_fetching_ahead(api: FaultServer, monkeypatch: pytest.MonkeyP
     assert sorted(r.page for r in log) == sorted([*range(1, 11), 4])
 
 
+class Answer:
+    """A fetched page standing in for ``Fetched``: its URL, and whether it was closed."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
 class Recorder:
-    """A requester answering after the given delays (the last one repeats); records URLs."""
+    """A requester answering after the given delays (the last one repeats); records answers."""
 
     def __init__(self, *delays: float) -> None:
         self.delays = list(delays)
         self.limiter = HostLimiter(4)
-        self.sent: list[str] = []
+        self.answers: list[Answer] = []
+
+    @property
+    def sent(self) -> list[str]:
+        return [answer.url for answer in self.answers]
 
     def fetch(self, request: requests.PreparedRequest, session: Any = None) -> Any:
         time.sleep(self.delays.pop(0) if len(self.delays) > 1 else self.delays[0])
-        self.sent.append(request.url or "")
-        return request.url
+        answer = Answer(request.url or "")
+        self.answers.append(answer)
+        return answer
 
 
 def page_request(number: int) -> requests.PreparedRequest:
@@ -161,3 +177,5 @@ def test_pages_are_fetched_ahead_only_from_a_slow_api(
     finally:
         prefetch.close()  # waits for what is in flight
     assert sorted(api.sent) == [f"http://api/items?page={n}" for n in range(1, pages + 1)]
+    unused = [a.url for a in api.answers if a.closed]  # fetched ahead, never asked for: freed
+    assert sorted(unused) == [f"http://api/items?page={n}" for n in range(4, pages + 1)]
