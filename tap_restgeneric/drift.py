@@ -44,6 +44,10 @@ class _Items:
     def __init__(self, items: Mapping[str, Any]) -> None:
         self.allowed = _allowed(items)
         self.checker = Checker(items) if items.get("properties") else None
+        inner = items.get("items")
+        self.inner: _Items | None = None  # arrays of arrays, all the way down
+        if isinstance(inner, dict) and (inner.get("type") or inner.get("properties")):
+            self.inner = _Items(inner)
 
     def misfits(self, values: list[Any], where: str) -> list[str]:
         found: list[str] = []
@@ -52,6 +56,8 @@ class _Items:
                 return [f"{where}[]"]
             if self.checker is not None and type(value) is dict:
                 found += self.checker.misfits(value, f"{where}[].")
+            elif self.inner is not None and type(value) is list:
+                found += self.inner.misfits(value, f"{where}[]")
         return found
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tap_restgeneric.drift import Checker, DriftGuard
@@ -177,6 +177,10 @@ VALUES = st.recursive(
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(  # found in CI: the exact checker looked only one array level deep
+    props={"b": {"type": ["array"], "items": {"type": ["array"], "items": {"type": ["null"]}}}},
+    records=[{"b": [[False]]}],
+)
 @given(
     props=st.dictionaries(NAMES, PROPS, max_size=3),
     records=st.lists(st.dictionaries(NAMES, VALUES, max_size=3), min_size=1, max_size=4),
