@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from functools import cached_property
@@ -125,6 +126,17 @@ class TapRestGeneric(Tap):
             description="Path to a CA bundle for TLS verification (verification is always on).",
         ),
     ).to_dict()
+
+    def __init__(self, *, config: Any = None, **kwargs: Any) -> None:
+        """The SDK's tap, on a copy of a config dict: the caller's dict is never modified.
+
+        The SDK writes the settings' defaults (and ``TAP_RESTGENERIC_*`` values) into the dict
+        it is given; a dict reused by the caller (for another tap, or compared afterwards) must
+        stay as it was.
+        """
+        if isinstance(config, dict):
+            config = copy.deepcopy(config)
+        super().__init__(config=config, **kwargs)
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Validate built-in settings with the SDK, then resolve our config into a spec."""
