@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import math
+import os
 import threading
 from functools import cached_property
 from typing import Any
@@ -12,7 +14,9 @@ import click
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.authenticators import APIAuthenticatorBase
+from singer_sdk.configuration._dict_config import parse_environment_config
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.singerlib import StateMessage
 from singer_sdk.tap_base import CliTestOptionValue
@@ -137,6 +141,27 @@ class TapRestGeneric(Tap):
         if isinstance(config, dict):
             config = copy.deepcopy(config)
         super().__init__(config=config, **kwargs)
+
+    @classproperty
+    def _env_var_config(cls) -> dict[str, Any]:
+        """``TAP_RESTGENERIC_*`` settings, with numeric ones (``request_timeout``...) as numbers.
+
+        The SDK passes a ``number`` setting's text on as a string (a type error), and ends the
+        run with a bare ValueError on an ``integer`` setting that is not one. Here ``5`` and
+        ``2.5`` become numbers; other text stays a string, for a config error naming the setting.
+        """
+        schema = cls.config_jsonschema
+        cls.append_builtin_config(schema)
+        properties: dict[str, Any] = schema.get("properties", {})
+        numeric = {key: kind for key, prop in properties.items() if (kind := _numeric_kind(prop))}
+        others = {key: prop for key, prop in properties.items() if key not in numeric}
+        config = parse_environment_config({**schema, "properties": others}, cls._env_var_prefix)
+        for key, kind in numeric.items():  # after the SDK loaded any .env into the environment
+            name = cls._env_var_prefix + key.upper().replace("-", "_")
+            if name in os.environ:
+                cls.logger.info("Parsing '%s' config from env variable '%s'.", key, name)
+                config[key] = _env_number(os.environ[name], kind)
+        return config
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Validate built-in settings with the SDK, then resolve our config into a spec."""
@@ -322,6 +347,30 @@ class TapRestGeneric(Tap):
             tap.infer_schemas()
             tap.write_schemas()
             ctx.exit()
+
+
+def _numeric_kind(prop: dict[str, Any]) -> str | None:
+    """``integer`` or ``number`` for a setting of that JSON type (nullable or not), else None."""
+    kind = prop.get("type")
+    kinds = set(kind) if isinstance(kind, list) else {kind}
+    kinds.discard("null")
+    return kinds.pop() if len(kinds) == 1 and kinds <= {"integer", "number"} else None
+
+
+def _env_number(text: str, kind: str) -> Any:
+    """An environment variable's text as the setting's number; text that is none stays as is."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    if kind == "number":
+        try:
+            value = float(text)
+        except ValueError:
+            return text
+        if math.isfinite(value):
+            return value
+    return text
 
 
 if __name__ == "__main__":

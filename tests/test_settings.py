@@ -1,16 +1,27 @@
 """Settings as Meltano and in-process callers pass them (issue 14 §3).
 
-The tap built from a dict leaves that dict as it was.
+The tap built from a dict leaves that dict as it was. Numeric settings work from
+``TAP_RESTGENERIC_*`` environment variables (``--config ENV``); text that is no number is one
+config error line.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+from cli import clean_env, example
+
+from tap_restgeneric.demo import DemoServer
 from tap_restgeneric.tap import TapRestGeneric
+
+TAP = [sys.executable, "-m", "tap_restgeneric.tap"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,3 +40,70 @@ def test_config_dict_passed_in_is_not_modified() -> None:
     assert config == before
     assert "request_timeout" not in config
     assert tap.config["request_timeout"] == 60  # the tap's own copy has the defaults
+
+
+# numeric settings from the environment --------------------------------------------------------
+
+NUMERIC_ENV = {
+    "TAP_RESTGENERIC_REQUEST_TIMEOUT": "5",
+    "TAP_RESTGENERIC_MAX_CONCURRENCY": "2",
+    "TAP_RESTGENERIC_SCHEMA_SAMPLE_PAGES": "2",
+    "TAP_RESTGENERIC_SCHEMA_SAMPLE_RECORDS": "50",
+}
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[DemoServer]:
+    """A demo API of this module's own, without injected 429/503s."""
+    with DemoServer(port=0, faults=False) as server:
+        yield server
+
+
+def run_with_env(config: dict[str, Any], tmp_path: Path, *args: str, **env: str) -> Any:
+    """``tap-restgeneric --config FILE --config ENV ...`` with these TAP_RESTGENERIC_* variables."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    command = [*TAP, "--config", str(path), "--config", "ENV", *args]
+    return subprocess.run(
+        command, capture_output=True, text=True, env=clean_env(**env), timeout=120, check=False
+    )
+
+
+def test_numeric_settings_from_the_environment_are_numbers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in {**NUMERIC_ENV, "TAP_RESTGENERIC_REQUEST_TIMEOUT": "2.5"}.items():
+        monkeypatch.setenv(name, value)
+    tap = TapRestGeneric(config=sample_config(), parse_env_config=True)
+    assert tap.api.request_timeout == 2.5
+    assert tap.api.max_concurrency == 2
+    assert (tap.config["schema_sample_pages"], tap.config["schema_sample_records"]) == (2, 50)
+
+
+@pytest.mark.parametrize("args", [(), ("--discover",)], ids=["sync", "discover"])
+def test_numeric_settings_work_from_the_environment_on_the_cli(
+    api: DemoServer, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    done = run_with_env(example("seed_003_basic", api.url), tmp_path, *args, **NUMERIC_ENV)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "expected a number" not in done.stderr
+    assert done.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("name", "setting", "expected"),
+    [
+        ("TAP_RESTGENERIC_REQUEST_TIMEOUT", "request_timeout", "expected a number"),
+        ("TAP_RESTGENERIC_MAX_CONCURRENCY", "max_concurrency", "expected an integer"),
+        ("TAP_RESTGENERIC_SCHEMA_SAMPLE_PAGES", "schema_sample_pages", "expected an integer"),
+    ],
+)
+def test_numeric_setting_from_the_environment_that_is_no_number_is_a_config_error(
+    api: DemoServer, tmp_path: Path, name: str, setting: str, expected: str
+) -> None:
+    done = run_with_env(example("seed_003_basic", api.url), tmp_path, "--discover", **{name: "abc"})
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1, done.stderr[-2000:]
+    assert f"config[{setting!r}]" in errors[0] and expected in errors[0]
+    assert "ValueError" not in done.stderr and "Traceback" not in done.stderr
