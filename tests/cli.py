@@ -173,3 +173,12 @@ def signal_after(
         proc.wait(timeout=30)
         took = time.monotonic() - sent
     return parse_messages(Run(proc.returncode, "".join(lines), log.read_text(), seconds=took))
+
+
+def secret_variables(name: str) -> str:
+    """The environment variables a missing secret's error line lists, in the order tried."""
+    upper = name.upper()
+    prefixes = ["", "SOURCES__REST_API__CREDENTIALS__", "SOURCES__REST_API__"]
+    prefixes += ["SOURCES__CREDENTIALS__", "SOURCES__", "CREDENTIALS__"]
+    prefixes += ["SOURCES__<SOURCE>__", "SOURCES__<SOURCE>__CREDENTIALS__"]
+    return ", ".join(prefix + upper for prefix in prefixes)

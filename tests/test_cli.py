@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli import clean_env, example, run_tap
+from cli import clean_env, example, run_tap, secret_variables
 
 from tap_restgeneric.demo import DemoServer
 
@@ -227,8 +227,9 @@ EXPECTED_PROBLEMS: list[tuple[str, ...]] = [
     ),
     (
         f"secret {MISSING_SECRET!r} is not set; expected it in "
-        f"config['secrets'][{MISSING_SECRET!r}] or the environment variable "
-        f"{MISSING_SECRET.upper()} at config['resources'][2]['endpoint']['headers']['X-Key']",
+        f"config['secrets'][{MISSING_SECRET!r}] or one of the environment variables "
+        f"{secret_variables(MISSING_SECRET)} "
+        "at config['resources'][2]['endpoint']['headers']['X-Key']",
     ),
 ]
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli import secret_variables
 from seed_configs import SEED_CONFIGS
 from singer_sdk.exceptions import ConfigValidationError
 
@@ -257,13 +258,15 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
             "client": {**CLIENT, "auth": {"type": "bearer", "token": {"secret": "api_token"}}},
             "resources": ["a"],
         },
-        "secret 'api_token' is not set; expected it in config['secrets']['api_token'] or the "
-        "environment variable API_TOKEN at config['client']['auth']['token']",
+        "secret 'api_token' is not set; expected it in config['secrets']['api_token'] "
+        f"or one of the environment variables {secret_variables('api_token')} "
+        "at config['client']['auth']['token']",
     ),
     "missing secret for an auth shorthand": (
         {"client": {**CLIENT, "auth": "bearer"}, "resources": ["a"]},
-        "secret 'token' is not set; expected it in config['secrets']['token'] or the "
-        "environment variable TOKEN at config['client']['auth']",
+        "secret 'token' is not set; expected it in config['secrets']['token'] "
+        f"or one of the environment variables {secret_variables('token')} "
+        "at config['client']['auth']",
     ),
     "path params missing": (
         endpoint(path="{org}/{repo}/issues"),
@@ -354,8 +357,9 @@ def test_path_params_report_each_missing_param() -> None:
 def test_missing_secret_is_reported_once() -> None:
     raw = paginator(type="offset", limit={"secret": "rg_missing"})
     assert errors_of(raw) == [
-        "secret 'rg_missing' is not set; expected it in config['secrets']['rg_missing'] or the "
-        f"environment variable RG_MISSING at {PAG0}['limit']"
+        "secret 'rg_missing' is not set; expected it in config['secrets']['rg_missing'] "
+        f"or one of the environment variables {secret_variables('rg_missing')} "
+        f"at {PAG0}['limit']"
     ]
 
 
@@ -390,8 +394,8 @@ def test_every_error_at_once() -> None:
         "'resources', 'schema_drift', 'schema_sample_pages', 'schema_sample_records', 'secrets', "
         "'start_date' "
         "at config['resourse_defaults']",
-        "secret 'rg_missing' is not set; expected it in config['secrets']['rg_missing'] or the "
-        "environment variable RG_MISSING "
+        "secret 'rg_missing' is not set; expected it in config['secrets']['rg_missing'] "
+        f"or one of the environment variables {secret_variables('rg_missing')} "
         "at config['resources'][2]['endpoint']['auth']['token']",
         f"unknown paginator type 'page_nubmer' (did you mean 'page_number'?); "
         f"expected {PAGINATOR_TYPES} at config['client']['paginator']",
@@ -863,8 +867,9 @@ def test_seed_004() -> None:
 def test_seed_without_its_secrets_names_each_missing_secret() -> None:
     raw = {k: v for k, v in SEED_CONFIGS["003"].items() if k != "secrets"}
     assert errors_of(raw) == [
-        f"secret '{name}' is not set; expected it in config['secrets']['{name}'] or the "
-        f"environment variable {name.upper()} at config['client']['auth']['{name}']"
+        f"secret '{name}' is not set; expected it in config['secrets']['{name}'] "
+        f"or one of the environment variables {secret_variables(name)} "
+        f"at config['client']['auth']['{name}']"
         for name in ("username", "password")
     ]
 

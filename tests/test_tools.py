@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import requests
-from cli import clean_env, example, run_tap
+from cli import clean_env, example, run_tap, secret_variables
 from test_seeds import SEEDS
 
 from tap_restgeneric.demo import DemoServer
@@ -168,8 +168,9 @@ def test_validate_json_errors_missing_secret_and_root(
     assert ran.out == [
         f"{path}: missing required setting 'resources'; expected a list of resource names or "
         "objects at config",
-        f"{path}:4:14: secret 'nope' is not set; expected it in config['secrets']['nope'] or the "
-        "environment variable NOPE at config['client']['auth']['token']",
+        f"{path}:4:14: secret 'nope' is not set; expected it in config['secrets']['nope'] "
+        f"or one of the environment variables {secret_variables('nope')} "
+        "at config['client']['auth']['token']",
         f"{path}:3:5: base_url 'ftp://x' is not an http(s) URL; expected an absolute URL such as "
         "'https://api.example.com/v1' at config['client']['base_url']",
     ]
