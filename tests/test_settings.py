@@ -2,13 +2,15 @@
 
 The tap built from a dict leaves that dict as it was. Numeric settings work from
 ``TAP_RESTGENERIC_*`` environment variables (``--config ENV``); text that is no number is one
-config error line.
+config error line. No secret is kept in meltano.yml (``meltano config list`` shows none) and
+``.env``, where ``meltano config set`` writes them, is ignored by git.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli import clean_env, example
+from cli import clean_env, example, tool
 
 from tap_restgeneric.demo import DemoServer
 from tap_restgeneric.tap import TapRestGeneric
@@ -107,3 +109,42 @@ def test_numeric_setting_from_the_environment_that_is_no_number_is_a_config_erro
     assert len(errors) == 1, done.stderr[-2000:]
     assert f"config[{setting!r}]" in errors[0] and expected in errors[0]
     assert "ValueError" not in done.stderr and "Traceback" not in done.stderr
+
+
+# secrets under Meltano ----------------------------------------------------------------------------
+
+DEMO_SECRETS = ("demo-key-000", "demo-token-000")
+
+
+def test_meltano_config_list_shows_no_secret(tmp_path: Path) -> None:
+    meltano = tool("meltano", "MELTANO", ".venv-meltano")
+    shutil.copy(ROOT / "meltano.yml", tmp_path / "meltano.yml")
+    done = subprocess.run(
+        [meltano, "config", "list", "tap-restgeneric"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=clean_env(MELTANO_SEND_ANONYMOUS_USAGE_STATS="false"),
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "client.base_url" in done.stdout  # the extractor's config is listed
+    for value in DEMO_SECRETS:
+        assert value not in done.stdout + done.stderr
+    assert "secrets." not in done.stdout  # no secret set in meltano.yml at all
+
+
+def test_meltano_yml_holds_no_secret_value() -> None:
+    text = (ROOT / "meltano.yml").read_text()
+    assert not [value for value in DEMO_SECRETS if value in text]
+
+
+def test_dot_env_is_ignored_by_git() -> None:
+    git = shutil.which("git")
+    if git is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    done = subprocess.run(
+        [git, "check-ignore", "--no-index", "-q", ".env"], cwd=ROOT, check=False, timeout=60
+    )
+    assert done.returncode == 0
