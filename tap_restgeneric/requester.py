@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import IO, Any
 from urllib.parse import urljoin
 
-import backoff
 import msgspec
 import requests
 import urllib3.exceptions
@@ -204,11 +203,16 @@ def retry_after(response: requests.Response, cap: float) -> float | None:
 
 
 def _waits(retry: RetrySpec) -> Iterator[float]:
-    """Exponential backoff (factor · 2^n) with up to 10% jitter, capped at max_delay."""
-    expo = backoff.expo(base=2, factor=retry.backoff_factor, max_value=retry.max_delay)
-    next(expo)
-    for value in expo:
+    """Exponential backoff (factor · 2^n) with up to 10% jitter, capped at max_delay.
+
+    Written here rather than taken from ``backoff``: the ``backoff`` and ``python-backoff``
+    distributions (the SDK requires the latter) install the same ``backoff`` package.
+    """
+    value = float(retry.backoff_factor)
+    while True:
         yield min(retry.max_delay, value * (1 + random.random() / 10))
+        if value < retry.max_delay:  # stops doubling at the cap (no overflow)
+            value *= 2
 
 
 class Requester:

@@ -3,7 +3,8 @@
 The tap built from a dict leaves that dict as it was. Numeric settings work from
 ``TAP_RESTGENERIC_*`` environment variables (``--config ENV``); text that is no number is one
 config error line. No secret is kept in meltano.yml (``meltano config list`` shows none) and
-``.env``, where ``meltano config set`` writes them, is ignored by git.
+``.env``, where ``meltano config set`` writes them, is ignored by git. No dependency installs a
+module that one of the SDK's installs too (``backoff`` and the SDK's ``python-backoff``).
 """
 
 from __future__ import annotations
@@ -14,13 +15,20 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
+from importlib import metadata
+from itertools import islice
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
+import tomllib
 from cli import clean_env, example, tool
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tap_restgeneric.demo import DemoServer
+from tap_restgeneric.requester import _waits
+from tap_restgeneric.spec import RetrySpec
 from tap_restgeneric.tap import TapRestGeneric
 
 TAP = [sys.executable, "-m", "tap_restgeneric.tap"]
@@ -111,7 +119,7 @@ def test_numeric_setting_from_the_environment_that_is_no_number_is_a_config_erro
     assert "ValueError" not in done.stderr and "Traceback" not in done.stderr
 
 
-# secrets under Meltano ----------------------------------------------------------------------------
+# secrets under Meltano --------------------------------------------------------------------------
 
 DEMO_SECRETS = ("demo-key-000", "demo-token-000")
 
@@ -148,3 +156,46 @@ def test_dot_env_is_ignored_by_git() -> None:
         [git, "check-ignore", "--no-index", "-q", ".env"], cwd=ROOT, check=False, timeout=60
     )
     assert done.returncode == 0
+
+
+# packaging ---------------------------------------------------------------------------------------
+
+
+def top_level_modules(distribution: str) -> set[str]:
+    """The importable top-level names whose files an installed distribution owns."""
+    try:
+        files = metadata.files(distribution) or []
+    except metadata.PackageNotFoundError:  # not installed here: owns nothing here
+        return set()
+    names = set()
+    for file in files:
+        parts = PurePosixPath(str(file)).parts
+        if file.suffix != ".py" or parts[0].endswith((".dist-info", ".data")) or ".." in parts:
+            continue
+        names.add(parts[0].removesuffix(".py"))
+    return names
+
+
+def test_no_dependency_owns_a_module_the_sdk_brings_too() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    ours = {canonicalize_name(Requirement(r).name) for r in project["dependencies"]}
+    sdk = {
+        canonicalize_name(req.name)
+        for req in map(Requirement, metadata.requires("singer-sdk") or [])
+        if req.marker is None or req.marker.evaluate({"extra": ""})
+    }
+    assert "python-backoff" in sdk
+    clashes = {
+        (mine, theirs, *sorted(shared))
+        for mine in ours - sdk - {"singer-sdk"}
+        for theirs in sdk
+        if (shared := top_level_modules(mine) & top_level_modules(theirs))
+    }
+    assert not clashes
+
+
+def test_retry_waits_double_from_the_factor_up_to_the_cap() -> None:
+    retry = RetrySpec(backoff_factor=1.5, max_delay=10.0)
+    waits = list(islice(_waits(retry), 6))
+    for wait, base in zip(waits, [1.5, 3.0, 6.0, 10.0, 10.0, 10.0], strict=True):
+        assert base <= wait <= min(10.0, base * 1.1)
