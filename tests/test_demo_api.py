@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import socket
 import subprocess
 import sys
 import time
@@ -505,6 +506,41 @@ def test_cli_page_delay() -> None:
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
+
+
+def test_cli_port_taken_is_one_line_and_exit_1() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "tap_restgeneric.demo", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"demo API: cannot listen on 127.0.0.1:{port}: Address already in use (stop the server "
+        f"using it, e.g. kill $(lsof -t -iTCP:{port} -sTCP:LISTEN), or pass another --port)"
+    ]
+    assert done.stdout == ""
+
+
+def test_cli_says_how_to_stop_it() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tap_restgeneric.demo", "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        assert proc.stderr.readline().startswith("demo API listening on http://127.0.0.1:")
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
+    assert proc.stderr.read().splitlines() == [f"stop it with Ctrl-C or: kill {proc.pid}"]
 
 
 # --- s005: a shop with parent/child resources (orders -> items -> events) ------------------
