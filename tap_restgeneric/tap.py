@@ -8,9 +8,11 @@ import math
 import os
 import threading
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import click
+from dotenv import dotenv_values
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.authenticators import APIAuthenticatorBase
@@ -155,8 +157,13 @@ class TapRestGeneric(Tap):
         properties: dict[str, Any] = schema.get("properties", {})
         numeric = {key: kind for key, prop in properties.items() if (kind := _numeric_kind(prop))}
         others = {key: prop for key, prop in properties.items() if key not in numeric}
-        config = parse_environment_config({**schema, "properties": others}, cls._env_var_prefix)
-        for key, kind in numeric.items():  # after the SDK loaded any .env into the environment
+        load_working_dotenv()
+        # os.devnull: the SDK would search for a .env upwards from its own installed files and
+        # let it override the environment; the working directory's was loaded just above.
+        config = parse_environment_config(
+            {**schema, "properties": others}, cls._env_var_prefix, dotenv_path=os.devnull
+        )
+        for key, kind in numeric.items():
             name = cls._env_var_prefix + key.upper().replace("-", "_")
             if name in os.environ:
                 cls.logger.info("Parsing '%s' config from env variable '%s'.", key, name)
@@ -355,6 +362,15 @@ def _numeric_kind(prop: dict[str, Any]) -> str | None:
     kinds = set(kind) if isinstance(kind, list) else {kind}
     kinds.discard("null")
     return kinds.pop() if len(kinds) == 1 and kinds <= {"integer", "number"} else None
+
+
+def load_working_dotenv() -> None:
+    """Meltano's rule for ``.env``: only the working directory's, and the environment wins."""
+    path = Path.cwd() / ".env"
+    if path.is_file():
+        for name, value in dotenv_values(path).items():
+            if value is not None:
+                os.environ.setdefault(name, value)
 
 
 def _env_number(text: str, kind: str) -> Any:

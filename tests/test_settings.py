@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +27,7 @@ import tomllib
 from cli import clean_env, example, tool
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from singer_sdk.configuration import _dict_config as dict_config
 
 from tap_restgeneric.demo import DemoServer
 from tap_restgeneric.requester import _waits
@@ -119,6 +122,69 @@ def test_numeric_setting_from_the_environment_that_is_no_number_is_a_config_erro
     assert "ValueError" not in done.stderr and "Traceback" not in done.stderr
 
 
+# .env: the working directory's only, and the environment wins -----------------------------------
+
+
+@pytest.fixture
+def restored_environ() -> Iterator[None]:
+    """os.environ as it was before the test (a .env read adds variables to it)."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+DEFAULT_CONCURRENCY = 4
+
+
+def env_tap(monkeypatch: pytest.MonkeyPatch, cwd: Path) -> TapRestGeneric:
+    """The tap parsing TAP_RESTGENERIC_* settings, started in ``cwd``."""
+    monkeypatch.chdir(cwd)
+    for name in [n for n in os.environ if n.startswith("TAP_RESTGENERIC_")]:
+        monkeypatch.delenv(name)
+    return TapRestGeneric(config=sample_config(), parse_env_config=True)
+
+
+def test_dot_env_in_the_working_directory_is_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, restored_environ: None
+) -> None:
+    (tmp_path / ".env").write_text("TAP_RESTGENERIC_MAX_CONCURRENCY=3\n")
+    assert env_tap(monkeypatch, tmp_path).api.max_concurrency == 3
+
+
+def test_the_environment_wins_over_dot_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, restored_environ: None
+) -> None:
+    (tmp_path / ".env").write_text("TAP_RESTGENERIC_MAX_CONCURRENCY=3\n")
+    monkeypatch.chdir(tmp_path)
+    tap_env = {"TAP_RESTGENERIC_MAX_CONCURRENCY": "7"}
+    monkeypatch.setattr(os, "environ", os.environ | tap_env)
+    tap = TapRestGeneric(config=sample_config(), parse_env_config=True)
+    assert tap.api.max_concurrency == 7
+
+
+def test_dot_env_above_the_working_directory_is_not_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, restored_environ: None
+) -> None:
+    """Not a parent's .env, nor one beside the installed package (the SDK searches upwards)."""
+    (tmp_path / ".env").write_text("TAP_RESTGENERIC_MAX_CONCURRENCY=3\n")
+    (tmp_path / "project").mkdir()
+    assert env_tap(monkeypatch, tmp_path / "project").api.max_concurrency == DEFAULT_CONCURRENCY
+
+
+def test_the_sdk_search_for_a_dot_env_upwards_is_not_used(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, restored_environ: None
+) -> None:
+    """The SDK looks for a .env upwards from its own installed files (in a checkout with its
+    .venv inside, the repo's .env) and lets it override the environment: never consulted."""
+    found = tmp_path / "repo" / ".env"
+    found.parent.mkdir()
+    found.write_text("TAP_RESTGENERIC_MAX_CONCURRENCY=3\n")
+    monkeypatch.setattr(dict_config, "find_dotenv", lambda *a, **k: str(found))
+    (tmp_path / "work").mkdir()
+    assert env_tap(monkeypatch, tmp_path / "work").api.max_concurrency == DEFAULT_CONCURRENCY
+
+
 # secrets under Meltano --------------------------------------------------------------------------
 
 DEMO_SECRETS = ("demo-key-000", "demo-token-000")
@@ -199,3 +265,45 @@ def test_retry_waits_double_from_the_factor_up_to_the_cap() -> None:
     waits = list(islice(_waits(retry), 6))
     for wait, base in zip(waits, [1.5, 3.0, 6.0, 10.0, 10.0, 10.0], strict=True):
         assert base <= wait <= min(10.0, base * 1.1)
+
+
+# README commands ---------------------------------------------------------------------------------
+
+WRITES = re.compile(r"(?:>>?|\btee|\s-o|--output)\s+(?!&)(\S+)")
+
+
+def readme_commands() -> list[str]:
+    """Each shell command of the README's ```bash blocks, continuation lines joined."""
+    blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    commands = []
+    for block in blocks:
+        text = re.sub(r"\\\n\s*", " ", block)
+        commands += [line.split(" #")[0].strip() for line in text.splitlines()]
+    return [c for c in commands if c and not c.startswith("#")]
+
+
+def test_readme_commands_write_only_under_output() -> None:
+    """Every file a README command makes lands in output/ (ignored by git) or a temp dir, and
+    target-jsonl is pointed there (by default it writes into the working directory)."""
+    commands = readme_commands()
+    assert len(commands) > 15
+    written = [(c, path) for c in commands for path in WRITES.findall(c)]
+    assert written
+    for command, path in written:
+        assert path.startswith(("output/", "/dev/null", "$TMP", "/tmp/")), command
+    for command in commands:
+        if "|" in command and "target-jsonl" in command.split("|")[-1]:
+            assert "-c examples/targets/target-jsonl.json" in command, command
+    target = json.loads((ROOT / "examples" / "targets" / "target-jsonl.json").read_text())
+    assert target["destination_path"] == "output"
+
+
+def test_output_is_ignored_by_git() -> None:
+    git = shutil.which("git")
+    if git is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    for path in ("output/catalog.json", "output/my_config.json", "output/state.json"):
+        done = subprocess.run(
+            [git, "check-ignore", "--no-index", "-q", path], cwd=ROOT, check=False, timeout=60
+        )
+        assert done.returncode == 0, path
