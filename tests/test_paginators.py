@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 import pytest
+import requests
 import requests_mock
 from helpers import (
     BASE_URL,
@@ -22,8 +24,10 @@ from helpers import (
     serve,
 )
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.streams.rest import HTTPRequest
 
-from tap_restgeneric.errors import StreamRequestError
+from tap_restgeneric.errors import ConfigErrors, StreamRequestError
+from tap_restgeneric.paginators import PAGINATORS, Page, Stop
 
 URL = f"{BASE_URL}/items"
 
@@ -296,6 +300,177 @@ def test_page_number_explicit_base_0_is_not_healed() -> None:
         records, line = run_to_failure({"paginator": {"type": "page_number", "base_page": 0}})
     assert ids(records) == [1, 2]
     assert line == unproven(2, f"{URL}?page=1", "the page is identical to page 1")
+
+
+# --------------------------------------------------------------------------------------------
+# a total in a response header (total_header) and a total counting records (total_counts)
+
+SMOREST = {"type": "page_number", "base_page": 1, "total_header": "X-Pagination"}
+
+
+def x_pagination(total: int, pages: int, number: int) -> dict[str, str]:
+    """Flask-Smorest's pagination header for page ``number``."""
+    meta = {"total": total, "total_pages": pages, "first_page": 1, "last_page": pages}
+    return {"X-Pagination": json.dumps({**meta, "page": number})}
+
+
+@pytest.mark.parametrize(
+    "paginator",
+    [
+        {**SMOREST, "total_path": "total_pages"},
+        {**SMOREST, "total_path": "total", "total_counts": "records"},
+    ],
+)
+def test_page_number_total_in_a_json_header_ends_without_an_empty_page(
+    paginator: dict[str, Any],
+) -> None:
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page(rows(1, 2), headers=x_pagination(5, 3, 1)),
+            page(rows(3, 4), headers=x_pagination(5, 3, 2)),
+            page(rows(5), headers=x_pagination(5, 3, 3)),
+        )
+        records = run({"paginator": paginator})
+    assert ids(records) == [1, 2, 3, 4, 5]
+    assert sent_params(m) == [{"page": "1"}, {"page": "2"}, {"page": "3"}]
+
+
+def test_offset_total_in_a_plain_header() -> None:
+    paginator = {"type": "offset", "limit": 2, "total_header": "X-Total-Count"}
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page(rows(1, 2), headers={"X-Total-Count": "3"}),
+            page(rows(3), headers={"x-total-count": "3"}),
+        )
+        records = run({"paginator": paginator})
+    assert ids(records) == [1, 2, 3]
+    assert m.call_count == 2
+
+
+def test_page_number_records_total_with_pages_smaller_than_asked() -> None:
+    """Django Ninja's count counts records; a server capping the page size loses nothing."""
+    paginator = {
+        "type": "page_number",
+        "base_page": 1,
+        "limit": 10,
+        "limit_param": "page_size",
+        "total_path": "count",
+        "total_counts": "records",
+    }
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"items": rows(1, 2), "count": 5}),
+            page({"items": rows(3, 4), "count": 5}),
+            page({"items": rows(5), "count": 5}),
+        )
+        records = run({"paginator": paginator, "data_selector": "items"})
+    assert ids(records) == [1, 2, 3, 4, 5]
+    assert [p["page"] for p in sent_params(m)] == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize(
+    ("paginator", "headers", "reason"),
+    [
+        (
+            {"type": "offset", "limit": 2, "total_header": "X-Total-Count"},
+            {},
+            "total_header 'X-Total-Count' was not found in the response",
+        ),
+        (
+            {"type": "offset", "limit": 2, "total_header": "X-Total-Count"},
+            {"X-Total-Count": "lots"},
+            "total_header 'X-Total-Count' is 'lots' in the response; expected a number",
+        ),
+        (
+            {**SMOREST, "total_path": "total_pages"},
+            {"X-Pagination": "pages=3"},
+            "total_header 'X-Pagination' is not JSON: 'pages=3'",
+        ),
+        (
+            {**SMOREST, "total_path": "meta.pages"},
+            x_pagination(5, 3, 1),
+            "total_path 'meta.pages' in total_header 'X-Pagination' was not found in the response",
+        ),
+    ],
+)
+def test_total_header_missing_or_unreadable_is_an_error(
+    paginator: dict[str, Any], headers: dict[str, str], reason: str
+) -> None:
+    with requests_mock.Mocker() as m, pytest.raises(StreamRequestError) as raised:
+        serve(m, URL, page(rows(1, 2), headers=headers))
+        run({"paginator": paginator})
+    first = "offset=0&limit=2" if paginator["type"] == "offset" else "page=1"
+    assert str(raised.value) == f"stream 'items': GET {URL}?{first}: {reason}"
+
+
+@pytest.mark.parametrize(
+    ("paginator", "message"),
+    [
+        ({**SMOREST, "total_header": "X Pagination"}, "'X Pagination' is not a header name"),
+        ({**SMOREST, "total_header": ""}, "total_header"),
+        ({"type": "page_number", "total_counts": "rows"}, "'rows'"),
+        ({"type": "offset", "limit": 2, "total_counts": "records"}, "total_counts"),
+    ],
+)
+def test_total_header_and_total_counts_are_checked_at_start(
+    paginator: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigValidationError) as raised:
+        make_tap(resource("items", paginator=paginator))
+    assert any(message in line for line in raised.value.errors), raised.value.errors
+
+
+def test_total_reasons_name_where_the_total_was_read() -> None:
+    """explain() and the stop say which total, from where, and what it counts."""
+    pages = PAGINATORS["page_number"]
+    smorest = pages(
+        pages.options_from({**SMOREST, "total_path": "total_pages"}, (), ConfigErrors())
+    )
+    ninja = pages(
+        pages.options_from(
+            {
+                "type": "page_number",
+                "base_page": 1,
+                "total_path": "count",
+                "total_counts": "records",
+            },
+            (),
+            ConfigErrors(),
+        )
+    )
+    first = fake_page(rows(1, 2), x_pagination(3, 2, 1))
+    assert smorest.explain(smorest.advance(first, 1)) == (
+        "page=2: the next page number (the response's total: "
+        "2 pages, total_path 'total_pages' in total_header 'X-Pagination')"
+    )
+    assert smorest.advance(fake_page(rows(3), x_pagination(3, 2, 2)), 2) == Stop(
+        "the response's total (2 pages, total_path 'total_pages' in total_header "
+        "'X-Pagination') was reached"
+    )
+    assert ninja.explain(ninja.advance(fake_page({"items": rows(1, 2), "count": 3}), 1)) == (
+        "page=2: the next page number (the response's total: "
+        "3 records, total_path 'count'; 2 received)"
+    )
+    assert ninja.advance(fake_page({"items": rows(3), "count": 3}, records=rows(3)), 2) == Stop(
+        "the response's total (3 records, total_path 'count'; 3 received) was reached"
+    )
+
+
+def fake_page(
+    body: Any, headers: dict[str, str] | None = None, records: list[dict[str, Any]] | None = None
+) -> Page:
+    """A fetched page as the paginator sees it."""
+    response = requests.Response()
+    response.headers.update(headers or {})
+    request = HTTPRequest(url=URL, method="GET", params={}, headers={}, data=None)
+    found = body if isinstance(body, list) else body.get("items", [])
+    return Page(request, response, body, found if records is None else records, 1)
 
 
 # --------------------------------------------------------------------------------------------

@@ -130,7 +130,7 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
         "unknown key 'offset_parm' (did you mean 'offset_param'?); expected one of "
         "'has_more_path', 'limit', 'limit_body_path', 'limit_param', 'maximum_offset', 'offset', "
         "'offset_body_path', 'offset_param', 'stop_after_empty_page', 'stop_condition', "
-        f"'total_path' at {PAG0}['offset_parm']",
+        f"'total_header', 'total_path' at {PAG0}['offset_parm']",
     ),
     "unknown auth key": (
         {"client": {**CLIENT, "auth": {"type": "bearer", "tokn": "t"}}, "resources": ["a"]},

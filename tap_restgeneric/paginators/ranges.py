@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from abc import abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -22,10 +25,13 @@ from tap_restgeneric.paginators.base import (
     read_path,
     set_body_path,
 )
+from tap_restgeneric.selectors import compile_path, first_value
 
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 FIRST_PAGE_KEYS = ("base_page", "page", "start_from_page")
 RANGE_FIELDS = {
     "total_path": Field("string", "total"),
+    "total_header": Field("name"),
     "stop_after_empty_page": Field("boolean", True, nullable=False),
     "has_more_path": Field("string"),
     "limit_param": Field("name"),
@@ -52,7 +58,17 @@ class RangePaginator(Paginator):
         no_other_stop = not any(options.get(k) for k in others)
         only_total = not options["stop_after_empty_page"] and no_other_stop
         # The default total_path is optional, unless it is the only way pagination can end.
-        options["total_required"] = raw.get("total_path") is not None or only_total
+        header = options.get("total_header")
+        written = raw.get("total_path") is not None
+        options["total_required"] = written or only_total or bool(header)
+        # With total_header, a written total_path is read in the header's JSON value.
+        options["total_in_header_json"] = written
+        if header and not HEADER_NAME.fullmatch(header):
+            errors.add(
+                (*path, "total_header"),
+                f"{header!r} is not a header name",
+                "a name like X-Total-Count",
+            )
         for param, body in ((cls.param_key, cls.body_key), ("limit_param", "limit_body_path")):
             if options.get(param) and options.get(body):
                 errors.add(path, f"{param!r} and {body!r} are both set", "only one of them")
@@ -85,36 +101,75 @@ class RangePaginator(Paginator):
         elif param:
             request.params[param] = value
 
+    def total_source(self) -> str:
+        """Where the total is read: ``total_path 'total'``, ``total_header 'X-Total-Count'``,
+        ``total_path 'total_pages' in total_header 'X-Pagination'``."""
+        header, path = self.options.get("total_header"), self.options["total_path"]
+        if not header:
+            return f"total_path {path!r}"
+        if self.options["total_in_header_json"]:
+            return f"total_path {path!r} in total_header {header!r}"
+        return f"total_header {header!r}"
+
     def _total(self, page: Page) -> int | None:
-        path = self.options["total_path"]
-        if not path:
+        header, path = self.options.get("total_header"), self.options["total_path"]
+        if header:
+            value = self._header_total(page, header)
+        elif not path:
             return None
-        value = read_path(page, path)
+        else:
+            value = read_path(page, path)
         if value is None:
             if self.options["total_required"]:
-                msg = f"total_path {path!r} was not found in the response"
+                msg = f"{self.total_source()} was not found in the response"
                 raise PaginationError(msg)
             return None
         try:
-            return int(value)
+            total = int(value)
         except (TypeError, ValueError):
-            msg = f"total_path {path!r} is {value!r} in the response; expected a number"
+            msg = f"{self.total_source()} is {value!r} in the response; expected a number"
             raise PaginationError(msg) from None
+        self._last_total = total
+        return total
+
+    def _header_total(self, page: Page, header: str) -> Any:
+        """The header's value; with a written total_path, the value at it in the header's JSON."""
+        text = page.response.headers.get(header)
+        if text is None or not self.options["total_in_header_json"]:
+            return text
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            msg = f"total_header {header!r} is not JSON: {text[:200]!r}"
+            raise PaginationError(msg) from None
+        return first_value(compile_path(self.options["total_path"]), parsed)
+
+    def total_words(self, total: int) -> str:
+        """The total as the response gave it: ``14 pages, total_path 'total_pages' in …``."""
+        return f"{total}, {self.total_source()}"
 
     def explain(self, token: Any) -> str:
         """``page=3: the next page number`` (or the offset plus the records received)."""
         where = self.options[self.param_key] or self.options[self.body_key]
-        return f"{where}={token}: {self.meaning}"
+        if self._last_total is None:
+            return f"{where}={token}: {self.meaning}"
+        total = self.total_words(self._last_total)
+        return f"{where}={token}: {self.meaning} (the response's total: {total})"
 
     meaning: ClassVar[str]
+    _last_total: int | None = None
 
     @abstractmethod
     def step(self, page: Page) -> int:
         """How far the next request moves from this one."""
 
     @abstractmethod
-    def end(self, total: int) -> int:
-        """The first value past the end, given the response's total."""
+    def end(self, total: int, page: Page) -> int:
+        """The first value past the end, given the response's total (``page``: a full page)."""
+
+    def past_total(self, total: int, page: Page, nxt: int) -> bool:
+        """Whether the next value ``nxt`` lies past the end the response's total sets."""
+        return nxt >= self.end(total, page)
 
     def predict(self, page: Page, token: Any, ahead: int) -> Any:
         """Tokens ahead are known from a non-empty page (offsets: a page of exactly ``limit``).
@@ -128,7 +183,10 @@ class RangePaginator(Paginator):
             total = self._total(page)
         except PaginationError:  # said by next_token, once this page is done
             return None
-        ends = (self.options.get(self.maximum_key), None if total is None else self.end(total))
+        ends = (
+            self.options.get(self.maximum_key),
+            None if total is None else self.end(total, page),
+        )
         return nxt if all(end is None or nxt < end for end in ends) else None
 
     def predictable(self, page: Page) -> bool:
@@ -141,8 +199,8 @@ class RangePaginator(Paginator):
             return Stop("the page was empty")
         total = self._total(page)
         nxt = token + self.step(page)
-        if total is not None and nxt >= self.end(total):
-            return Stop(f"the response's total ({total}) was reached")
+        if total is not None and self.past_total(total, page, nxt):
+            return Stop(f"the response's total ({self.total_words(total)}) was reached")
         maximum = self.options.get(self.maximum_key)
         if maximum is not None and nxt >= maximum:
             return Stop(f"{self.maximum_key} ({maximum}) was reached")
@@ -168,6 +226,7 @@ class PageNumberPaginator(RangePaginator):
         "maximum_page": Field("integer"),
         "start_from_page": Field("integer"),
         "limit": Field("integer"),
+        "total_counts": Field("string", "pages", nullable=False, choices=("pages", "records")),
         **RANGE_FIELDS,
     }
 
@@ -176,6 +235,7 @@ class PageNumberPaginator(RangePaginator):
     def __init__(self, options: Mapping[str, Any]) -> None:
         super().__init__(options)
         self.base_page: int = options["base_page"]
+        self.received = 0  # records on the pages taken so far (a records total is met by them)
 
     @classmethod
     def normalize(
@@ -209,9 +269,29 @@ class PageNumberPaginator(RangePaginator):
         """One page at a time."""
         return 1
 
-    def end(self, total: int) -> int:
-        """``total`` counts pages, numbered from ``base_page``."""
+    def next_token(self, page: Page, token: Any) -> Any:
+        """Count the page's records, then dlt's range rule."""
+        self.received += len(page.records)
+        return super().next_token(page, token)
+
+    def end(self, total: int, page: Page) -> int:
+        """``total`` counts pages numbered from ``base_page`` (or records, pages as full as
+        ``page``)."""
+        if self.options["total_counts"] == "records":
+            return self.base_page + math.ceil(total / max(len(page.records), 1))
         return int(total + self.base_page)
+
+    def past_total(self, total: int, page: Page, nxt: int) -> bool:
+        """A records total is reached by the records received, whatever the page size."""
+        if self.options["total_counts"] == "records":
+            return self.received >= total
+        return super().past_total(total, page, nxt)
+
+    def total_words(self, total: int) -> str:
+        """``137 records, total_path 'count'; 137 received`` or ``14 pages, …``."""
+        if self.options["total_counts"] == "records":
+            return f"{total} records, {self.total_source()}; {self.received} received"
+        return f"{total} pages, {self.total_source()}"
 
 
 @PAGINATORS.register("offset")
@@ -245,6 +325,10 @@ class OffsetPaginator(RangePaginator):
         """Offsets ahead are known only while the server returns exactly ``limit`` records."""
         return len(page.records) == int(self.options["limit"])
 
-    def end(self, total: int) -> int:
+    def end(self, total: int, page: Page) -> int:
         """``total`` counts records."""
         return total
+
+    def total_words(self, total: int) -> str:
+        """``137 records, total_path 'count'``."""
+        return f"{total} records, {self.total_source()}"
