@@ -10,6 +10,7 @@ module that one of the SDK's installs too (``backoff`` and the SDK's ``python-ba
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import os
 import re
@@ -24,6 +25,7 @@ from typing import Any
 
 import pytest
 import tomllib
+import yaml
 from cli import clean_env, example, tool
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -37,6 +39,7 @@ from tap_restgeneric.tap import TapRestGeneric
 TAP = [sys.executable, "-m", "tap_restgeneric.tap"]
 
 ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "scripts" / "meltano_settings.py"
 
 
 def sample_config() -> dict[str, Any]:
@@ -194,7 +197,7 @@ def test_meltano_config_list_shows_no_secret(tmp_path: Path) -> None:
     meltano = tool("meltano", "MELTANO", ".venv-meltano")
     shutil.copy(ROOT / "meltano.yml", tmp_path / "meltano.yml")
     done = subprocess.run(
-        [meltano, "config", "list", "tap-restgeneric"],
+        [meltano, "config", "list", "--all", "tap-restgeneric"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -207,6 +210,36 @@ def test_meltano_config_list_shows_no_secret(tmp_path: Path) -> None:
     for value in DEMO_SECRETS:
         assert value not in done.stdout + done.stderr
     assert "secrets." not in done.stdout  # no secret set in meltano.yml at all
+    assert "max_concurrency [env: TAP_RESTGENERIC_MAX_CONCURRENCY] current value: 4" in done.stdout
+    assert "request_timeout [env: TAP_RESTGENERIC_REQUEST_TIMEOUT] current value: 60" in done.stdout
+
+
+def meltano_settings_script() -> Any:
+    """scripts/meltano_settings.py as a module."""
+    spec = importlib.util.spec_from_file_location("meltano_settings", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_meltano_yml_declares_what_about_declares() -> None:
+    """Every setting of --about, with its kind, default and sensitivity, and its capabilities;
+    scripts/meltano_settings.py wrote them and finds them current."""
+    script = meltano_settings_script()
+    info = script.about(str(Path(sys.executable).parent / "tap-restgeneric"))
+    extractor = yaml.safe_load((ROOT / "meltano.yml").read_text())["plugins"]["extractors"][0]
+    assert extractor["capabilities"] == info["capabilities"]
+    declared = {setting["name"]: setting for setting in extractor["settings"]}
+    properties = info["settings"]["properties"]
+    assert list(declared) == list(properties)
+    for name, prop in properties.items():
+        assert declared[name]["kind"] == script.kind(prop), name
+        assert declared[name].get("value") == prop.get("default"), name
+        assert declared[name].get("sensitive", False) == prop.get("secret", False), name
+    assert declared["request_timeout"]["kind"] == "decimal"  # --about: a number (2.5 works)
+    assert {"max_concurrency", "ca_bundle", "flattening_enabled", "batch_config"} <= set(declared)
+    assert script.main(["--check"]) == 0
 
 
 def test_meltano_yml_holds_no_secret_value() -> None:
