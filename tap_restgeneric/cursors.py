@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
-FORMATS = ("iso8601", "iso8601_offset", "date", "epoch", "epoch_ms")
+FORMATS = ("iso8601", "iso8601_offset", "date", "epoch", "epoch_ms", "rfc1123")
 _DURATION = re.compile(
     r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
     r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
 )
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# RFC 1123 / HTTP-date (``Mon, 01 Jan 2024 01:00:00 GMT``, Eve's default) and RFC 2822 offsets
+_RFC1123 = re.compile(
+    r"^(?:[A-Z][a-z]{2}, )?\d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}(?::\d{2})?"
+    r" (?:GMT|UTC?|[+-]\d{4})$"
+)
 _MS_THRESHOLD = 100_000_000_000  # epoch numbers above this are milliseconds (after 1973 in ms)
 
 
@@ -37,12 +43,23 @@ def parse_point(value: Any) -> datetime | float | str | None:
         return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
     if isinstance(value, str):
         text = value.strip()
+        if _RFC1123.match(text):
+            return _rfc1123(text)
         try:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
             return text
         return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
     return str(value)
+
+
+def _rfc1123(text: str) -> datetime | str:
+    """An RFC 1123 date as an aware datetime (text it cannot read stays text)."""
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return text
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def as_datetime(point: datetime | float | str) -> datetime | None:
@@ -73,6 +90,8 @@ def detect_format(raw: Any) -> str | None:
     if isinstance(raw, str):
         if _DATE.match(raw.strip()):
             return "date"
+        if _RFC1123.match(raw.strip()) and isinstance(parse_point(raw), datetime):
+            return "rfc1123"
         if raw.strip().endswith(("Z", "z")):
             return "iso8601"
         if isinstance(parse_point(raw), datetime):
@@ -95,6 +114,8 @@ def render(point: datetime | float | str, fmt: str | None) -> Any:
         return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
     if fmt == "iso8601_offset":
         return moment.isoformat()
+    if fmt == "rfc1123":
+        return format_datetime(moment.astimezone(timezone.utc), usegmt=True)
     return moment.strftime(fmt)
 
 

@@ -263,7 +263,8 @@ def finish_schema(
         prop = props.setdefault(replication_key, absent)
         kind = prop.get("type") if isinstance(prop, dict) else None
         kinds = kind if isinstance(kind, list) else [kind]
-        if not epoch and "string" in kinds and all(k in ("string", "null") for k in kinds):
+        iso = replication_format != "rfc1123"  # JSON Schema's date-time is RFC 3339
+        if not epoch and iso and "string" in kinds and all(k in ("string", "null") for k in kinds):
             prop.setdefault("format", fmt)
     for key in primary_key:
         prop = props.setdefault(key, copy.deepcopy(ABSENT_KEY_SCHEMA))

@@ -68,6 +68,10 @@ def test_parse_duration(text: str, expected: timedelta | None) -> None:
         ("abc", "abc"),
         (None, None),
         (True, None),
+        ("Mon, 01 Jan 2024 01:00:00 GMT", datetime(2024, 1, 1, 1, tzinfo=UTC)),  # RFC 1123 (Eve)
+        ("1 Jan 2024 03:00:00 +0200", datetime(2024, 1, 1, 1, tzinfo=UTC)),  # RFC 2822 offset
+        ("Mon, 01 Jan 2024 01:00:00 -0000", datetime(2024, 1, 1, 1, tzinfo=UTC)),  # UTC, naive
+        ("Mon, 41 Jan 2024 01:00:00 GMT", "Mon, 41 Jan 2024 01:00:00 GMT"),  # no such day: text
     ],
 )
 def test_parse_point(value: Any, expected: Any) -> None:
@@ -93,6 +97,9 @@ def test_parse_point_keeps_the_offset() -> None:
         (2, 10, -1),  # numbers compare as numbers, not text
         ("b", "a", 1),
         ("abc", 5, 1),  # text vs number: compared as text
+        # RFC 1123 compares as instants, not as text (where "Fri" < "Mon" < "Sat")
+        ("Fri, 05 Jan 2024 00:00:00 GMT", "Mon, 01 Jan 2024 00:00:00 GMT", 1),
+        ("Sat, 06 Jan 2024 17:00:00 GMT", "2024-01-06T17:00:00Z", 0),
     ],
 )
 def test_compare(a: Any, b: Any, expected: int) -> None:
@@ -114,6 +121,8 @@ def test_compare(a: Any, b: Any, expected: int) -> None:
         (1704067200, "epoch"),
         (1704067200.5, "epoch"),
         (1704067200000, "epoch_ms"),
+        ("Mon, 01 Jan 2024 01:00:00 GMT", "rfc1123"),
+        ("Mon, 41 Jan 2024 01:00:00 GMT", None),
         ("abc", None),
         (True, None),
         (None, None),
@@ -142,6 +151,8 @@ PLUS2 = datetime(2024, 1, 1, 2, 0, tzinfo=timezone(timedelta(hours=2)))  # = 00:
         (datetime(2024, 1, 1, tzinfo=UTC), "epoch", 1704067200),
         (datetime(2024, 1, 1, tzinfo=UTC), "epoch_ms", 1704067200000),
         (datetime(2024, 1, 1, tzinfo=UTC), "%Y/%m/%d %H:%M", "2024/01/01 00:00"),
+        (PLUS2, "rfc1123", "Mon, 01 Jan 2024 00:00:00 GMT"),  # always GMT
+        (1704067200.0, "rfc1123", "Mon, 01 Jan 2024 00:00:00 GMT"),
         (1704067200.0, "iso8601", "2024-01-01T00:00:00Z"),
         (1704067200000.0, "epoch", 1704067200),
         (1704067200.0, "epoch_ms", 1704067200000),
@@ -432,3 +443,25 @@ def test_windows_over_epoch_numbers() -> None:
     assert run.values(window1)["incremental.end_value"] == 1704672000
     assert run.values(window2)["incremental.start_value"] == 1704672000
     assert run.values(window2)["incremental.end_value"] == 1704931200
+
+
+def test_rfc1123_cursors_are_filtered_and_bookmarked_as_instants() -> None:
+    """Eve's dates: "Fri, 05 Jan" is after "Mon, 01 Jan" though it sorts before it as text."""
+    run = run_of(initial_value="Mon, 01 Jan 2024 00:00:00 GMT")
+    assert keep(
+        run,
+        {"id": 1, "updated_at": "Sun, 31 Dec 2023 23:59:59 GMT"},
+        {"id": 2, "updated_at": "Fri, 05 Jan 2024 00:00:00 GMT"},
+        {"id": 3, "updated_at": "Tue, 02 Jan 2024 00:00:00 GMT"},
+    ) == [2, 3]
+    assert run.bookmark()[0] == "Fri, 05 Jan 2024 00:00:00 GMT"
+
+
+def test_an_rfc1123_bookmark_is_sent_back_in_rfc1123_after_a_lag() -> None:
+    state = {
+        "replication_key": "updated_at",
+        "replication_key_value": "Sat, 06 Jan 2024 17:00:00 GMT",
+    }
+    run = run_of(state, lag=3600)
+    values = run.values(next(iter(run.windows())))
+    assert values["incremental.start_value"] == "Sat, 06 Jan 2024 16:00:00 GMT"

@@ -445,6 +445,11 @@ def test_finish_without_keys_leaves_schema_alone() -> None:
     assert finish_schema(INLINE, [], None, None) == INLINE
 
 
+def test_finish_gives_an_rfc1123_replication_key_no_date_time_format() -> None:
+    schema = {"properties": {"a": {"type": "string"}}}
+    assert finish_schema(schema, [], "a", "rfc1123")["properties"]["a"] == {"type": "string"}
+
+
 @pytest.mark.parametrize(
     ("replication_format", "fmt"),
     [(None, "date-time"), ("iso8601", "date-time"), ("%Y/%m/%d", "date-time"), ("date", "date")],

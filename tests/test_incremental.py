@@ -1193,7 +1193,7 @@ def test_future_date_only_record_caps_in_date_format(freeze: Callable[[str], Non
             {},
             [
                 "unknown convert format 'iso' (did you mean 'iso8601'?); expected one of "
-                "'iso8601', 'iso8601_offset', 'date', 'epoch', 'epoch_ms', '%Y…' at "
+                "'iso8601', 'iso8601_offset', 'date', 'epoch', 'epoch_ms', 'rfc1123', '%Y…' at "
                 f"{at('incremental', 'convert')}"
             ],
             id="bad convert",
