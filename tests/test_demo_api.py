@@ -18,7 +18,7 @@ from requests.auth import HTTPBasicAuth
 from tap_restgeneric.demo import DemoServer
 from tap_restgeneric.demo.__main__ import main as demo_main
 from tap_restgeneric.demo.data import DATASETS, records
-from tap_restgeneric.demo.server import CREDENTIALS
+from tap_restgeneric.demo.server import CREDENTIALS, TOUCH_PATH
 from tap_restgeneric.demo.shop import (
     SHOP_MISSING_ORDER,
     shop_events,
@@ -424,6 +424,18 @@ def test_touch_and_add_visible(server: DemoServer) -> None:
     assert records("s000_contacts")[2]["updated_at"] == "2024-01-04T03:30:00Z"
     with DemoServer(port=0, faults=False) as other:
         assert_ids(walk_s003(other, CUSTOMERS), 130)
+
+
+def test_touch_over_http(server: DemoServer) -> None:
+    """POST /_demo/touch changes records as touch() does (scripts/demo's run 2); bad bodies 400."""
+    body = {"dataset": "s000_contacts", "ids": [3, 17], "updated_at": "2025-06-01T12:00:00Z"}
+    done = requests.post(server.url + TOUCH_PATH, json=body, timeout=5)
+    assert (done.status_code, done.json()) == (200, {"touched": 2})
+    since = {"updated_since": "2025-01-01T00:00:00Z"}
+    assert ids(walk_s000(server, CONTACTS, params=since, headers=S000_KEY)) == [3, 17]
+    for bad in ({**body, "ids": [999]}, {**body, "dataset": "nope"}, {"ids": [3]}, [1]):
+        assert requests.post(server.url + TOUCH_PATH, json=bad, timeout=5).status_code == 400
+    assert get(server, TOUCH_PATH).status_code == 405
 
 
 def test_touch_and_add_validation(server: DemoServer) -> None:

@@ -24,14 +24,16 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
+import requests
 import tomllib
 import yaml
-from cli import clean_env, example, tool
+from cli import clean_env, example, jsonl_ids, meltano_run, tool
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from singer_sdk.configuration import _dict_config as dict_config
 
 from tap_restgeneric.demo import DemoServer
+from tap_restgeneric.demo.server import TOUCH_PATH
 from tap_restgeneric.requester import _waits
 from tap_restgeneric.spec import RetrySpec
 from tap_restgeneric.tap import TapRestGeneric
@@ -340,3 +342,35 @@ def test_output_is_ignored_by_git() -> None:
             [git, "check-ignore", "--no-index", "-q", path], cwd=ROOT, check=False, timeout=60
         )
         assert done.returncode == 0, path
+
+
+# the demo job is incremental -------------------------------------------------------------------
+
+
+def test_meltano_yml_config_is_sample_config_without_secrets() -> None:
+    extractor = yaml.safe_load((ROOT / "meltano.yml").read_text())["plugins"]["extractors"][0]
+    sample = json.loads((ROOT / "sample_config.json").read_text())
+    del sample["secrets"]
+    assert extractor["config"] == sample
+
+
+def test_demo_job_run_2_extracts_only_changes(meltano_project: Path) -> None:
+    """meltano.yml's job twice under Meltano (its state store), two contacts changed between:
+    run 2 writes those two contacts, no signing link, and the whole streams without a cursor."""
+    config = sample_config()  # its secrets reach the tap as TAP_RESTGENERIC_SECRETS
+    config["secrets"] = dict(zip(("api_key_id", "auth_token"), DEMO_SECRETS, strict=True))
+    suffix = ("--state-id-suffix", "demo-two-runs")
+    out = meltano_project / "output"
+    with DemoServer(port=0, faults=False) as server:
+        config["client"]["base_url"] = f"{server.url}/s000"
+        first = meltano_run(meltano_project, config, *suffix)
+        assert first.returncode == 0, first.stderr[-3000:]
+        assert len(jsonl_ids(out / "crm_contacts.jsonl")) == 45
+        assert len(jsonl_ids(out / "signing_links.jsonl")) == 23
+        body = {"dataset": "s000_contacts", "ids": [3, 17], "updated_at": "2025-06-01T12:00:00Z"}
+        requests.post(server.url + TOUCH_PATH, json=body, timeout=5).raise_for_status()
+        second = meltano_run(meltano_project, config, *suffix)
+        assert second.returncode == 0, second.stderr[-3000:]
+    assert sorted(jsonl_ids(out / "crm_contacts.jsonl")) == [3, 17]
+    assert not (out / "signing_links.jsonl").exists()
+    assert len(jsonl_ids(out / "user_modified_documents.jsonl")) == 7

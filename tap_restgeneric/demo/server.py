@@ -31,7 +31,9 @@ from tap_restgeneric.demo.routes import (
 )
 from tap_restgeneric.demo.shop import BodyRoute, shop_route
 
-__all__ = ["CREDENTIALS", "ROUTES", "DemoServer"]
+__all__ = ["CREDENTIALS", "ROUTES", "TOUCH_PATH", "DemoServer"]
+
+TOUCH_PATH = "/_demo/touch"  # POST: change records' updated_at, as an API's data changes
 
 
 def _resolve(path: str) -> tuple[str, str, BodyRoute] | None:
@@ -96,6 +98,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(
         self, demo: DemoServer, path: str, query: Query, headers: Headers, body: Any
     ) -> Response:
+        if path == TOUCH_PATH:
+            return self._touch(demo, body)
         route = _resolve(path)
         if route is None:
             return Response(404, {"error": "not found"})
@@ -106,6 +110,16 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != method:
             return Response(405, {"error": "method not allowed"}, {"Allow": method})
         return handler(demo, query, body)
+
+    def _touch(self, demo: DemoServer, body: Any) -> Response:
+        """``POST /_demo/touch {"dataset", "ids", "updated_at"}``: records change (scripts/demo)."""
+        if self.command != "POST":
+            return Response(405, {"error": "method not allowed"}, {"Allow": "POST"})
+        try:
+            demo.touch(body["dataset"], list(body["ids"]), str(body["updated_at"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            return Response(400, {"error": f"touch: {exc}"})
+        return Response(200, {"touched": len(body["ids"])})
 
     def log_message(self, format: str, *args: Any) -> None:
         """Write the access log line to stderr only when the server is verbose."""
