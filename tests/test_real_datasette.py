@@ -28,6 +28,7 @@ from real_servers import (
 )
 
 STREAMS = ["items", "tools"]
+INCREMENTAL = ["items", "items_by_cursor"]  # _sort=updated_at (row_order asc); by id, _next
 
 
 def expected(stream: str) -> list[int]:
@@ -71,14 +72,17 @@ def test_incremental_second_run_gets_only_the_changes(
 ) -> None:
     first = into_jsonl(real_config("datasette_incremental", datasette), tmp_path / "1")
     first.check()
-    assert sorted(first.files["items"]) == ids()
-    assert bookmark(first.state, "items") == dataset()[-1]["updated_at"]
+    assert sorted(first.files) == INCREMENTAL
+    for stream in INCREMENTAL:
+        assert sorted(first.files[stream]) == ids(), stream
+        assert bookmark(first.state, stream) == dataset()[-1]["updated_at"]
     with serving("datasette", items=dataset(changed=True)) as changed:
         cfg = real_config("datasette_incremental", changed)
         second = into_jsonl(cfg, tmp_path / "2", state=first.state)
     second.check()
-    assert sorted(second.files["items"]) == sorted(CHANGED + ADDED)
-    assert bookmark(second.state, "items") == LATER
+    for stream in INCREMENTAL:
+        assert sorted(second.files[stream]) == sorted(CHANGED + ADDED), stream
+        assert bookmark(second.state, stream) == LATER
 
 
 def test_auth_tokens_plugin(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from real_servers import (
 )
 
 STREAMS = ["items", "tools"]
+INCREMENTAL = ["items", "items_by_id"]  # sorted by updated_at (row_order asc); by id, ISO start
 
 
 def expected(stream: str) -> list[int]:
@@ -75,14 +76,17 @@ def test_every_style_loads_every_record_once(eve: RealServer, tmp_path: Path, co
 def test_incremental_on_rfc1123_dates(eve: RealServer, tmp_path: Path) -> None:
     first = into_jsonl(real_config("eve_incremental", eve), tmp_path / "1")
     first.check()
-    assert sorted(first.files["items"]) == ids()
-    assert bookmark(first.state, "items") == rfc1123(dataset()[-1]["updated_at"])
+    assert sorted(first.files) == INCREMENTAL
+    for stream in INCREMENTAL:
+        assert sorted(first.files[stream]) == ids(), stream
+        assert bookmark(first.state, stream) == rfc1123(dataset()[-1]["updated_at"])
     with serving("eve", items=dataset(changed=True)) as changed:
         cfg = real_config("eve_incremental", changed)
         second = into_jsonl(cfg, tmp_path / "2", state=first.state)
     second.check()
-    assert sorted(second.files["items"]) == sorted(CHANGED + ADDED)
-    assert bookmark(second.state, "items") == rfc1123(LATER)
+    for stream in INCREMENTAL:
+        assert sorted(second.files[stream]) == sorted(CHANGED + ADDED), stream
+        assert bookmark(second.state, stream) == rfc1123(LATER)
 
 
 def test_token_auth(tmp_path: Path) -> None:
