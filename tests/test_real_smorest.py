@@ -64,7 +64,7 @@ def requests_logged(server: RealServer, since: int) -> list[tuple[str, dict[str,
         lines = later
     found = []
     for line in lines[since:]:
-        if match := REQUEST.search(line):
+        if (match := REQUEST.search(line)) and match.group(1) != "/":  # "/": the ready probe
             url = urlsplit(match.group(1))
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
             found.append((url.path, query, match.group(2)))
