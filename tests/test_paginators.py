@@ -388,6 +388,13 @@ def test_page_number_records_total_with_pages_smaller_than_asked() -> None:
             "total_header 'X-Total-Count' is 'lots' in the response; expected a number",
         ),
         (
+            SMOREST,
+            x_pagination(5, 3, 1),
+            'total_header \'X-Pagination\' is \'{"total": 5, "total_pages": 3, "first_page": 1, '
+            '"last_page": 3, "page": 1}\' in the response; expected a number (the header holds '
+            "JSON: total_path names the key to read in it)",
+        ),
+        (
             {**SMOREST, "total_path": "total_pages"},
             {"X-Pagination": "pages=3"},
             "total_header 'X-Pagination' is not JSON: 'pages=3'",
@@ -416,6 +423,10 @@ def test_total_header_missing_or_unreadable_is_an_error(
         ({**SMOREST, "total_header": ""}, "total_header"),
         ({"type": "page_number", "total_counts": "rows"}, "'rows'"),
         ({"type": "offset", "limit": 2, "total_counts": "records"}, "total_counts"),
+        (
+            {"type": "page_number", "total_path": None, "total_counts": "records"},
+            "total_counts 'records' has no total to count",
+        ),
     ],
 )
 def test_total_header_and_total_counts_are_checked_at_start(

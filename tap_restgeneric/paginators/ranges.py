@@ -128,6 +128,8 @@ class RangePaginator(Paginator):
             total = int(value)
         except (TypeError, ValueError):
             msg = f"{self.total_source()} is {value!r} in the response; expected a number"
+            if isinstance(value, str) and value.lstrip().startswith("{"):
+                msg += " (the header holds JSON: total_path names the key to read in it)"
             raise PaginationError(msg) from None
         self._last_total = total
         return total
@@ -248,6 +250,14 @@ class PageNumberPaginator(RangePaginator):
             options["base_page"] = start
             options["page"] = start if options.get("page") is None else options["page"]
         super().normalize(options, raw, path, errors)
+        if options["total_counts"] == "records" and not (
+            options["total_path"] or options.get("total_header")
+        ):
+            errors.add(
+                (*path, "total_counts"),
+                "total_counts 'records' has no total to count",
+                "total_path or total_header",
+            )
 
     def first_token(self) -> Any:
         """The first page: ``page`` if given, else ``base_page``."""
