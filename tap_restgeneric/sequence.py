@@ -22,7 +22,7 @@ from singer_sdk.streams.rest import HTTPRequest
 
 from tap_restgeneric.errors import StreamRequestError
 from tap_restgeneric.paginators import Page, PaginationError, Paginator, Stop
-from tap_restgeneric.paginators.base import JSONPATH_OPTIONS, Recovery
+from tap_restgeneric.paginators.base import JSONPATH_OPTIONS, MoreData, Recovery
 from tap_restgeneric.parallel import Halted
 from tap_restgeneric.prefetch import Prefetcher, request_key
 from tap_restgeneric.redaction import REDACT, excerpt
@@ -242,6 +242,9 @@ class PageSequence:
         token = self._token
         try:
             following = self.paginator.advance(page, token)
+        except MoreData as exc:
+            step.end = self._unproven(page, str(exc))
+            return
         except PaginationError as exc:
             failure = f"{self.stream.requester.describe(step.prepared)}: {exc}"
             step.end = End(str(exc), proven=False, failure=failure)

@@ -1198,6 +1198,88 @@ def test_auto_falls_back_to_single_page(body: Any, caplog: pytest.LogCaptureFixt
     assert '{"type": "single_page"}' in guesses(caplog)[0]
 
 
+def test_auto_detects_a_cursor_key_as_a_cursor(caplog: pytest.LogCaptureFixture) -> None:
+    """Litestar's CursorPagination: ``{items, results_per_page, cursor}``, null at the end."""
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"items": rows(1, 2), "results_per_page": 2, "cursor": 2}),
+            page({"items": rows(3), "results_per_page": 2, "cursor": 3}),
+            page({"items": [], "results_per_page": 2, "cursor": None}),
+        )
+        records = run({})
+    assert ids(records) == [1, 2, 3]
+    assert sent_params(m) == [{}, {"cursor": "2"}, {"cursor": "3"}]
+    assert (
+        '{"type": "cursor", "cursor_path": "cursor", "cursor_param": "cursor"}'
+        in (guesses(caplog)[0])
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        # Litestar's OffsetPagination and Feathers' paginated find
+        ({"items": rows(1, 2), "limit": 2, "offset": 0, "total": 5}, "total: 5"),
+        ({"total": 5, "limit": 2, "skip": 0, "data": rows(1, 2)}, "total: 5"),
+        ({"data": rows(1, 2), "meta": {"totalCount": "5"}}, "meta.totalCount: 5"),
+        ({"results": rows(1, 2), "count": 3}, "count: 3"),
+        ({"data": rows(1, 2), "count": 2, "meta": {"total_count": 4}}, "meta.total_count: 4"),
+    ],
+)
+def test_auto_single_page_guess_with_a_larger_total_is_an_unproven_end(
+    body: Any, where: str
+) -> None:
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page(body))
+        records, line = run_to_failure({})
+    assert ids(records) == [1, 2]
+    assert m.call_count == 1
+    reason = (
+        f"the guessed single_page ends here, but the response's total ({where}) is more than "
+        'its 2 records; configure the paginator, for example {"type": "offset", "limit": 2, '
+        '"offset_param": "<the API\'s parameter>", "limit_param": "<the API\'s parameter>"}, '
+        'or "single_page" if the API serves only this page'
+    )
+    assert line == unproven(1, URL, reason)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"data": rows(1, 2), "count": 2},
+        {"data": rows(1, 2), "cursor": None},
+        {"id": 1, "count": 7},  # a single object's own count is not a total
+        {"user": {"id": 1, "stats": {"total": 9}}},
+    ],
+)
+def test_auto_single_page_guess_without_more_is_a_proven_end(body: Any) -> None:
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page(body))
+        assert len(run({})) == (2 if "data" in body else 1)
+    assert m.call_count == 1
+
+
+def test_auto_single_page_guess_with_a_larger_total_stops_where_the_endpoint_allows(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page({"data": rows(1, 2), "total": 9}))
+        records = run({"on_unproven_end": "stop"})
+    assert ids(records) == [1, 2]
+    assert any(
+        "its 2 records" in r.getMessage() and "on_unproven_end 'stop' allows" in r.getMessage()
+        for r in caplog.records
+    )
+
+
+def test_explicit_single_page_ignores_a_larger_total() -> None:
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page({"data": rows(1, 2), "total": 9}))
+        assert ids(run({"paginator": "single_page"})) == [1, 2]
+
+
 def test_auto_single_record_single_page_is_not_logged_as_a_guess(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -392,7 +392,14 @@ def test_preview_auto_detection_prints_the_config_to_paste(
     ]
     assert f"  GET {api.url}/s000/v2/crm/contacts" in ran.out
     assert "  records: 20" in ran.out
-    assert "  stop: the endpoint is single_page" in ran.out
+    # the response's meta.total_count (45) says there is more than the 20 records: no proven end
+    assert (
+        "  stop: the guessed single_page ends here, but the response's total "
+        "(meta.total_count: 45) is more than its 20 records; configure the paginator, for example "
+        '{"type": "offset", "limit": 20, "offset_param": "<the API\'s parameter>", '
+        '"limit_param": "<the API\'s parameter>"}, or "single_page" if the API serves only this '
+        "page — not a proven end: a run fails here"
+    ) in ran.out
     at = ran.out.index(
         "detected (paste into config['resources'][2]['endpoint'] to make it explicit):"
     )

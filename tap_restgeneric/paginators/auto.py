@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from singer_sdk.streams.rest import HTTPRequest
@@ -11,6 +12,7 @@ from singer_sdk.streams.rest import HTTPRequest
 from tap_restgeneric.errors import ConfigErrors
 from tap_restgeneric.paginators.base import (
     PAGINATORS,
+    MoreData,
     Page,
     PaginationError,
     Paginator,
@@ -19,6 +21,17 @@ from tap_restgeneric.paginators.base import (
 
 logger = logging.getLogger(__name__)
 _TOTAL_PAGE_KEYS = {"total_pages", "pages", "totalpages"}
+_TOTAL_RECORD_KEYS = {
+    "total",
+    "count",
+    "totalcount",
+    "totalitems",
+    "totalresults",
+    "totalrecords",
+    "totalentries",
+    "totalelements",
+}
+"""Names (lower case, without ``_``) of a record total: more than one page holds means more."""
 CURSOR_PARAMS = (
     "cursor",
     "next",
@@ -99,7 +112,46 @@ def detect(page: Page) -> dict[str, Any]:
         return {"type": "page_number", "total_path": _quote(total)}
     if found:
         return {"type": "cursor", "cursor_path": found[0], "cursor_param": "cursor"}
+    cursor = _find_key(page.body, lambda k, v: k.lower() == "cursor" and _is_cursor(v))
+    if cursor is not None:  # Litestar's CursorPagination: {items, results_per_page, cursor}
+        return {"type": "cursor", "cursor_path": _quote(cursor), "cursor_param": "cursor"}
     return {"type": "single_page"}
+
+
+def _is_cursor(value: Any) -> bool:
+    """Whether a value can be sent as a cursor: a non-empty string or a number."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int | float) or (isinstance(value, str) and value != "")
+
+
+def _more_than_one_page(page: Page) -> str | None:
+    """Why a page guessed ``single_page`` is not all the data: its record total, else None.
+
+    A total (``total``, ``count``, ``total_count``, ``totalItems``…) above the page's records
+    says the API pages (Litestar's OffsetPagination, Feathers' ``{total, limit, skip, data}``).
+    A key inside the record itself (a single object's ``count``) is not a total.
+    """
+    count = len(page.records)
+    first = page.records[0] if count else None
+    for keys, total in _totals(page.body, first):
+        if total > count:
+            return (
+                f"the response's total ({_quote(keys)}: {total}) is more than its {count} records"
+            )
+    return None
+
+
+def _totals(
+    body: Any, record: Any, trail: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], int]]:
+    """Every record total in the body's objects (not in lists, nor in ``record``)."""
+    if not isinstance(body, dict) or (record is not None and body == record):
+        return
+    for key, value in body.items():
+        if str(key).lower().replace("_", "") in _TOTAL_RECORD_KEYS and _is_count(value):
+            yield (*trail, str(key)), int(value)
+        yield from _totals(value, record, (*trail, str(key)))
 
 
 @PAGINATORS.register("auto")
@@ -129,12 +181,31 @@ class AutoPaginator(Paginator):
                     json.dumps(self.detected),
                 )
             token = self.inner.first_token()
+            if self.detected["type"] == "single_page":
+                self._check_single(page)
         elif page.number == 2 and len(self._tried) > 1:
             logger.warning(
                 "No paginator configured; %s moved past page 1. Set it explicitly.",
                 json.dumps(self.detected),
             )
         return self.inner.advance(page, token)
+
+    def _check_single(self, page: Page) -> None:
+        """A single_page guess ends the data only if the response does not say there is more."""
+        more = _more_than_one_page(page)
+        if more is None:
+            return
+        example = {
+            "type": "offset",
+            "limit": max(len(page.records), 1),
+            "offset_param": "<the API's parameter>",
+            "limit_param": "<the API's parameter>",
+        }
+        msg = (
+            f"the guessed single_page ends here, but {more}; configure the paginator, "
+            f'for example {json.dumps(example)}, or "single_page" if the API serves only this page'
+        )
+        raise MoreData(msg)
 
     def _use(self, detected: dict[str, Any]) -> None:
         cls = PAGINATORS[detected["type"]]

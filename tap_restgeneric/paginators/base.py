@@ -23,6 +23,11 @@ class PaginationError(Exception):
     """The response contradicts the paginator config (e.g. a configured total is missing)."""
 
 
+class MoreData(PaginationError):
+    """The paginator would end here but the response says there is more (SPEC §8): an unproven
+    end, reported with the page and subject to ``on_unproven_end``."""
+
+
 class Stop(NamedTuple):
     """The end of pagination, with the reason shown to the user."""
 
