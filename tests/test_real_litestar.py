@@ -18,6 +18,7 @@ from real_servers import (
     CHANGED,
     LATER,
     TOKEN,
+    Loaded,
     RealServer,
     dataset,
     failure_line,
@@ -64,6 +65,16 @@ def test_every_style_loads_every_record_once(
         assert sorted(got) == expected(stream), stream
 
 
+def unproven_line(loaded: Loaded, stream: str) -> str:
+    """Tap exit 1, no traceback, one line saying ``stream`` ended without a proven end."""
+    err = loaded.tap_stderr
+    assert loaded.tap_returncode == 1, err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+    lines = [x for x in err.splitlines() if f"stream '{stream}': " in x and "not a proven end" in x]
+    assert len(lines) == 1, err[-3000:]
+    return lines[0]
+
+
 def bookmark(state: dict[str, Any] | None, stream: str) -> Any:
     """The stream's replication_key_value in a target's STATE."""
     assert state is not None
@@ -100,3 +111,25 @@ def test_api_key_middleware(tmp_path: Path) -> None:
     line = failure_line(refused, "items")
     assert "401" in line
     assert "not-the-key" not in refused.tap_stderr
+
+
+def test_without_a_paginator_cursor_is_followed_and_offset_is_not_cut_short(
+    litestar: RealServer, tmp_path: Path
+) -> None:
+    """dlt's default ``auto``: Litestar's ``cursor`` key is followed to its ``null``; the
+    OffsetPagination body (no next link, ``total`` 137) is no proven end after one page."""
+    endpoints = {
+        "by_cursor": {"path": "/cursor/items", "params": {"results_per_page": 20}},
+        "by_offset": {"path": "/offset/items", "params": {"limit": 20, "offset": 0}},
+    }
+    cfg = {
+        "client": {"base_url": litestar.url},
+        "resources": [
+            {"name": n, "primary_key": "id", "endpoint": e} for n, e in endpoints.items()
+        ],
+    }
+    loaded = into_jsonl(cfg, tmp_path)
+    assert sorted(loaded.files["by_cursor"]) == ids()
+    line = unproven_line(loaded, "by_offset")
+    assert "the response's total (total: 137) is more than its 20 records" in line
+    assert "not a proven end" in line
