@@ -1139,6 +1139,21 @@ def test_auto_detects_nested_next_href(caplog: pytest.LogCaptureFixture) -> None
     assert '"next_url_path": "_links.next.href"' in guesses(caplog)[0]
 
 
+def test_auto_detects_a_relative_href_as_a_link(caplog: pytest.LogCaptureFixture) -> None:
+    """Eve's HATEOAS links are relative (``items?page=2``): an href is a link, not a cursor."""
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page({"_items": rows(1), "_links": {"next": {"href": "items?page=2"}}}),
+            page({"_items": rows(2), "_links": {}}),
+        )
+        records = run({})
+    assert ids(records) == [1, 2]
+    assert sent_urls(m) == [URL, f"{URL}?page=2"]
+    assert '"next_url_path": "_links.next.href"' in guesses(caplog)[0]
+
+
 def test_auto_detects_total_pages_as_page_number(caplog: pytest.LogCaptureFixture) -> None:
     with requests_mock.Mocker() as m:
         serve(

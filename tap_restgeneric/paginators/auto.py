@@ -100,12 +100,19 @@ def _next_value(body: Any) -> tuple[str, Any] | None:
     return None
 
 
+def _is_link(path: str, value: Any) -> bool:
+    """A next URL: absolute, from the root, or any ``href``/``url`` (Eve's ``items?page=2``)."""
+    if not isinstance(value, str):
+        return False
+    return value.startswith(("http", "/")) or _leaf(path).lower().startswith(("href", "url"))
+
+
 def detect(page: Page) -> dict[str, Any]:
     """Return a paginator config (as a user would write it) matching the first response."""
     if "next" in page.response.links:
         return {"type": "header_link"}
     found = _next_value(page.body)
-    if found and isinstance(found[1], str) and found[1].startswith(("http", "/")):
+    if found and _is_link(*found):
         return {"type": "json_link", "next_url_path": found[0]}
     total = _find_key(page.body, lambda k, v: k.lower() in _TOTAL_PAGE_KEYS and _is_count(v))
     if total is not None:
