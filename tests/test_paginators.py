@@ -1295,6 +1295,65 @@ def test_explicit_single_page_ignores_a_larger_total() -> None:
         assert ids(run({"paginator": "single_page"})) == [1, 2]
 
 
+def test_auto_detects_a_page_count_in_a_json_header(caplog: pytest.LogCaptureFixture) -> None:
+    """Flask-Smorest: a bare list, its page count and first page in the X-Pagination header."""
+    with requests_mock.Mocker() as m:
+        serve(
+            m,
+            URL,
+            page(rows(1, 2), headers=x_pagination(5, 3, 1)),
+            page(rows(3, 4), headers=x_pagination(5, 3, 2)),
+            page(rows(5), headers=x_pagination(5, 3, 3)),
+        )
+        records = run({})
+    assert ids(records) == [1, 2, 3, 4, 5]
+    assert sent_params(m) == [{}, {"page": "2"}, {"page": "3"}]
+    guess = (
+        '{"type": "page_number", "total_header": "X-Pagination", "total_path": "total_pages", '
+        '"base_page": 1}'
+    )
+    assert guess in guesses(caplog)[0]
+
+
+def test_auto_detects_a_page_count_header(caplog: pytest.LogCaptureFixture) -> None:
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page(rows(1, 2), headers={"X-WP-TotalPages": "1"}))
+        assert ids(run({})) == [1, 2]
+    assert '{"type": "page_number", "total_header": "X-WP-TotalPages"}' in guesses(caplog)[0]
+
+
+@pytest.mark.parametrize(
+    ("headers", "where"),
+    [
+        ({"X-Total-Count": "5"}, "header X-Total-Count: 5"),
+        ({"X-WP-Total": "3"}, "header X-WP-Total: 3"),
+        ({"X-Pagination": json.dumps({"total": 5, "page": 1})}, "header X-Pagination total: 5"),
+    ],
+)
+def test_auto_single_page_guess_with_a_larger_total_in_a_header_is_an_unproven_end(
+    headers: dict[str, str], where: str
+) -> None:
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page(rows(1, 2), headers=headers))
+        records, line = run_to_failure({})
+    assert ids(records) == [1, 2]
+    assert m.call_count == 1
+    assert f"but the response's total ({where}) is more than its 2 records" in line
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"X-Total-Count": "2"}, {"X-Request-Count": "9"}, {"X-Meta": '{"total": 2}'}, {"X-Odd": "{"}],
+)
+def test_auto_single_page_guess_without_more_in_headers_is_a_proven_end(
+    headers: dict[str, str],
+) -> None:
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page(rows(1, 2), headers=headers))
+        assert ids(run({})) == [1, 2]
+    assert m.call_count == 1
+
+
 def test_auto_single_record_single_page_is_not_logged_as_a_guess(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -3,8 +3,9 @@
 Flask-Smorest's ``@blp.paginate`` pages with ``page``/``page_size`` and puts its metadata in the
 ``X-Pagination`` JSON header, not the body (a bare list): ``page_number`` reads the total there
 (``total_header`` + ``total_path``, counting pages or, with ``total_counts``, records) and ends on
-it, with no empty page asked for. ``category`` and ``updated_since`` are its query-args schema.
-Flask-Smorest has no auth of its own: no credential test here.
+it, with no empty page asked for; with no paginator configured, ``auto`` finds it there.
+``category`` and ``updated_since`` are its query-args schema. Flask-Smorest has no auth of its
+own: no credential test here.
 """
 
 from __future__ import annotations
@@ -94,6 +95,22 @@ def test_page_number_by_the_x_pagination_header(smorest: RealServer, tmp_path: P
     # items: 137 at 25 a page is 6 pages (total_pages 6); tools: 45 records at 20 a page is 3.
     assert pages == {"items": [1, 2, 3, 4, 5, 6], "tools": [1, 2, 3]}
     assert [q["page_size"] for _, q, _ in sent if "category" not in q] == ["25"] * 6
+
+
+def test_no_paginator_configured_detects_the_header(smorest: RealServer, tmp_path: Path) -> None:
+    """auto reads X-Pagination: page_number from its first_page to total_pages (10 a page)."""
+    since = len(smorest.log().splitlines())
+    loaded = into_jsonl(real_config("smorest_auto", smorest), tmp_path)
+    loaded.check()
+    check_streams(loaded.files)
+    guess = '"total_header": "X-Pagination", "total_path": "total_pages", "base_page": 1}'
+    assert loaded.tap_stderr.count(guess) == 2, loaded.tap_stderr[-3000:]
+    sent = requests_logged(smorest, since)
+    pages = {
+        stream: sorted(int(q.get("page", 1)) for _, q, _ in sent if q.get("category") == category)
+        for stream, category in (("items", None), ("tools", "tools"))
+    }
+    assert pages == {"items": list(range(1, 15)), "tools": [1, 2, 3, 4, 5]}
 
 
 def test_incremental_second_run_gets_only_the_changes(smorest: RealServer, tmp_path: Path) -> None:

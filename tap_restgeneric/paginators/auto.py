@@ -117,6 +117,9 @@ def detect(page: Page) -> dict[str, Any]:
     total = _find_key(page.body, lambda k, v: k.lower() in _TOTAL_PAGE_KEYS and _is_count(v))
     if total is not None:
         return {"type": "page_number", "total_path": _quote(total)}
+    counted = _header_page_count(page)
+    if counted is not None:
+        return counted
     if found:
         return {"type": "cursor", "cursor_path": found[0], "cursor_param": "cursor"}
     cursor = _find_key(page.body, lambda k, v: k.lower() == "cursor" and _is_cursor(v))
@@ -141,12 +144,57 @@ def _more_than_one_page(page: Page) -> str | None:
     """
     count = len(page.records)
     first = page.records[0] if count else None
-    for keys, total in _totals(page.body, first):
+    totals = [(_quote(keys), total) for keys, total in _totals(page.body, first)]
+    for where, total in [*totals, *_header_totals(page)]:
         if total > count:
-            return (
-                f"the response's total ({_quote(keys)}: {total}) is more than its {count} records"
-            )
+            return f"the response's total ({where}: {total}) is more than its {count} records"
     return None
+
+
+def _headers(page: Page) -> Iterator[tuple[str, Any]]:
+    """Each response header: a JSON object's value parsed, any other as its text."""
+    for name, text in page.response.headers.items():
+        if not text.lstrip().startswith("{"):
+            yield name, text
+            continue
+        try:
+            yield name, json.loads(text)
+        except ValueError:
+            continue
+
+
+def _squash(name: str) -> str:
+    """A name lower case without ``-`` and ``_`` (``X-Total-Count`` → ``xtotalcount``)."""
+    return name.lower().replace("-", "").replace("_", "")
+
+
+def _header_page_count(page: Page) -> dict[str, Any] | None:
+    """A page count in a header — a JSON header's key (Flask-Smorest's ``X-Pagination``
+    ``total_pages``, its ``first_page`` the base page) or ``X-Total-Pages`` — as a page_number."""
+    for name, value in _headers(page):
+        if isinstance(value, dict):
+            key = next((k for k in value if str(k).lower() in _TOTAL_PAGE_KEYS), None)
+            if key is not None and _is_count(value[key]):
+                found: dict[str, Any] = {"type": "page_number", "total_header": name}
+                found["total_path"] = _quote((key,))
+                if _is_count(value.get("first_page")):
+                    found["base_page"] = int(value["first_page"])
+                return found
+        elif _squash(name).endswith("totalpages") and _is_count(value):
+            return {"type": "page_number", "total_header": name}
+    return None
+
+
+def _header_totals(page: Page) -> Iterator[tuple[str, int]]:
+    """Every record total in the headers: ``X-Total-Count``, ``X-Total``, a JSON header's key."""
+    plain = _TOTAL_RECORD_KEYS - {"count"}  # a header ending in "count" need not count records
+    for name, value in _headers(page):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if str(key).lower().replace("_", "") in _TOTAL_RECORD_KEYS and _is_count(item):
+                    yield f"header {name} {_quote((str(key),))}", int(item)
+        elif _squash(name).endswith(tuple(plain)) and _is_count(value):
+            yield f"header {name}", int(value)
 
 
 def _totals(
