@@ -120,6 +120,22 @@ def test_every_style_loads_every_record_once(
         assert sorted(got) == pages[stream], stream
 
 
+def test_page_size_capped_by_ninja_loses_nothing(ninja: RealServer, tmp_path: Path) -> None:
+    """page_size=150 asked, Ninja's max_page_size (100) served: the records total still ends
+    paging right after the last record, page 2."""
+    since = len(ninja.log().splitlines())
+    loaded = into_jsonl(real_config("ninja_page_number_capped", ninja), tmp_path)
+    loaded.check()
+    assert sorted(loaded.files) == ["items"]
+    assert sorted(loaded.files["items"]) == ids()
+    assert len(loaded.files["items"]) == len(ids())
+    sent = requests_logged(ninja, since)
+    assert [(q["page"], q["page_size"], status) for _, q, status in sent] == [
+        ("1", "150", "200"),
+        ("2", "150", "200"),
+    ]
+
+
 def test_incremental_second_run_gets_only_the_changes(ninja: RealServer, tmp_path: Path) -> None:
     first = into_jsonl(real_config("ninja_incremental", ninja), tmp_path / "1")
     first.check()
