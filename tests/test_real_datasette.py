@@ -67,6 +67,18 @@ def test_every_style_loads_every_record_once(
     check_streams(loaded.files)
 
 
+@pytest.mark.parametrize("config", ["datasette_next_url", "datasette_link"])
+def test_without_a_paginator_auto_finds_it(
+    datasette: RealServer, tmp_path: Path, config: str
+) -> None:
+    cfg = real_config(config, datasette)
+    del cfg["client"]["paginator"]
+    loaded = into_jsonl(cfg, tmp_path)
+    loaded.check()
+    check_streams(loaded.files)
+    assert 'guessed {"type": "header_link"}' in loaded.tap_stderr  # Datasette sends Link
+
+
 def test_incremental_second_run_gets_only_the_changes(
     datasette: RealServer, tmp_path: Path
 ) -> None:

@@ -73,6 +73,17 @@ def test_every_style_loads_every_record_once(eve: RealServer, tmp_path: Path, co
     check_streams(loaded.files)
 
 
+def test_without_a_paginator_auto_follows_the_relative_next_href(
+    eve: RealServer, tmp_path: Path
+) -> None:
+    cfg = real_config("eve_links", eve)
+    del cfg["client"]["paginator"]
+    loaded = into_jsonl(cfg, tmp_path)
+    loaded.check()
+    check_streams(loaded.files)
+    assert 'guessed {"type": "json_link", "next_url_path": "_links.next.href"}' in loaded.tap_stderr
+
+
 def test_incremental_on_rfc1123_dates(eve: RealServer, tmp_path: Path) -> None:
     first = into_jsonl(real_config("eve_incremental", eve), tmp_path / "1")
     first.check()
