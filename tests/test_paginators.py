@@ -282,6 +282,45 @@ def test_page_number_default_base_heals_an_api_that_counts_from_1(
     ]
 
 
+def test_page_number_default_base_asks_page_1_after_an_empty_page_0(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Litestar's ClassicPagination (pages from 1) serves page 0 empty, with total_pages 2:
+    base_page left at dlt's 0 asks page 1, counts the total from 1, and says so once."""
+    body: dict[str, Any] = {"items": [], "current_page": 0, "total_pages": 2}
+    with requests_mock.Mocker() as m, caplog.at_level(logging.INFO):
+        serve(
+            m,
+            URL,
+            page(body),
+            page({**body, "items": rows(1, 2), "current_page": 1}),
+            page({**body, "items": rows(3), "current_page": 2}),
+        )
+        records = run({"paginator": {"type": "page_number", "total_path": "total_pages"}})
+    assert ids(records) == [1, 2, 3]
+    assert sent_params(m) == [{"page": "0"}, {"page": "1"}, {"page": "2"}]
+    assert [r.getMessage() for r in caplog.records if "counts pages from 1" in r.message] == [
+        "page 0 came back empty while the response's total (2 pages, total_path 'total_pages') "
+        'says there is more: the API counts pages from 1; asking for page 1 (write "base_page": 1 '
+        "in the paginator to say so)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("paginator", "body"),
+    [
+        ({"type": "page_number", "base_page": 0}, {"data": [], "total": 3}),  # the user's word
+        ({"type": "page_number"}, {"data": [], "total": 0}),  # the total says there is nothing
+        ({"type": "page_number"}, {"data": []}),  # no total: as dlt, an empty page ends
+    ],
+)
+def test_page_number_empty_page_0_ends_when_proven(paginator: Any, body: Any) -> None:
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page(body))
+        assert run({"paginator": paginator}) == []
+    assert m.call_count == 1
+
+
 def test_page_number_healed_base_counts_the_total_from_1() -> None:
     """After the heal, a total of 2 pages means pages 1 and 2 (not 0 and 1)."""
     first = page({"data": rows(1, 2), "total": 2})
@@ -965,6 +1004,42 @@ def test_json_link_relative_link_is_resolved(link: str, expected: str) -> None:
         records = run({"paginator": "json_link", "path": first.removeprefix(BASE_URL + "/")})
     assert ids(records) == [1, 2]
     assert sent_urls(m) == [first, expected]
+
+
+@pytest.mark.parametrize(
+    ("relative_to", "second"),
+    [
+        ("base_url", "categories/tools/items?page=2"),  # under the API root, as Eve means it
+        ("url", "categories/tools/categories/tools/items?page=2"),  # RFC 3986, the default
+    ],
+)
+def test_json_link_relative_to(relative_to: str, second: str) -> None:
+    """Eve's hrefs are relative to the API root: ``categories/tools/items?page=2``."""
+    root = f"{BASE_URL}/api/v1"
+    first = f"{root}/categories/tools/items"
+    paginator = {"type": "json_link", "next_url_path": "_links.next.href"}
+    if relative_to != "url":
+        paginator["relative_to"] = relative_to
+    link = {"_links": {"next": {"href": "categories/tools/items?page=2"}}}
+    with requests_mock.Mocker() as m:
+        if second.startswith("categories/tools/items?"):  # one URL: both pages in turn
+            serve(m, first, page({"_items": rows(1), **link}), page({"_items": rows(2)}))
+        else:
+            serve(m, first, page({"_items": rows(1), **link}))
+            serve(m, f"{root}/{second}".split("?", maxsplit=1)[0], page({"_items": rows(2)}))
+        records = run(
+            {"path": "categories/tools/items", "data_selector": "_items"},
+            {"base_url": root, "paginator": paginator},
+        )
+    assert ids(records) == [1, 2]
+    assert sent_urls(m) == [first, f"{root}/{second}"]
+
+
+def test_json_link_relative_to_is_checked() -> None:
+    paginator = {"type": "json_link", "relative_to": "root"}
+    with pytest.raises(ConfigValidationError) as info:
+        make_tap(resource("items", paginator=paginator))
+    assert "relative_to" in str(info.value.errors)
 
 
 def test_json_link_original_query_params_are_not_duplicated() -> None:

@@ -97,6 +97,13 @@ def test_incremental_second_run_gets_only_the_changes(feathers: RealServer, tmp_
     for stream in streams:
         assert sorted(second.files[stream]) == sorted(CHANGED + ADDED), stream
         assert bookmark(second.state, stream) == LATER
+        # the server filtered: the five changes and the record at the bookmark (id 137) were read
+        (line,) = [
+            x
+            for x in second.tap_stderr.splitlines()
+            if f"Stream '{stream}': " in x and "records written" in x
+        ]
+        assert "5 records written" in line and "(6 records read)" in line, line
 
 
 def test_api_key_strategy(tmp_path: Path) -> None:

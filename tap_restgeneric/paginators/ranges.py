@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from abc import abstractmethod
@@ -27,6 +28,7 @@ from tap_restgeneric.paginators.base import (
 )
 from tap_restgeneric.selectors import compile_path, first_value
 
+logger = logging.getLogger(__name__)
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 FIRST_PAGE_KEYS = ("base_page", "page", "start_from_page")
 RANGE_FIELDS = {
@@ -282,7 +284,31 @@ class PageNumberPaginator(RangePaginator):
     def next_token(self, page: Page, token: Any) -> Any:
         """Count the page's records, then dlt's range rule."""
         self.received += len(page.records)
+        why = self._empty_page_0(page, token)
+        if why:
+            self.base_page = 1
+            logger.info(
+                '%s: the API counts pages from 1; asking for page 1 (write "base_page": 1 in '
+                "the paginator to say so)",
+                why,
+            )
+            return 1
         return super().next_token(page, token)
+
+    def _empty_page_0(self, page: Page, token: Any) -> str | None:
+        """With base_page left at dlt's 0, an empty page 0 whose total says there are pages is
+        no end: an API counting from 1 may serve page 0 empty (Litestar's ClassicPagination
+        slices from page - 1). Why page 1 is asked for, or None."""
+        if page.records or page.number != 1 or token != 0 or not self.options["base_defaulted"]:
+            return None
+        try:
+            total = self._total(page)
+        except PaginationError:  # said by the range rule
+            return None
+        if total is None or total <= 0:
+            return None
+        words = self.total_words(total)
+        return f"page 0 came back empty while the response's total ({words}) says there is more"
 
     def end(self, total: int, page: Page) -> int:
         """``total`` counts pages numbered from ``base_page`` (or records, pages as full as
