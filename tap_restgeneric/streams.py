@@ -87,7 +87,10 @@ class RestGenericStream(SchemaTracking):
     def get_new_paginator(self) -> Paginator:  # type: ignore[override]
         """A fresh paginator of the configured style (it reads the parsed page)."""
         spec = self.resource.endpoint.paginator
-        return PAGINATORS[spec.type](spec.options)
+        options = spec.options
+        if options.get("relative_to") == "base_url":  # links relative to the API root
+            options = {**options, "base_url": self.api.base_url}
+        return PAGINATORS[spec.type](options)
 
     def get_http_request(self, *, page: PageContext[Any]) -> HTTPRequest:
         """The request as configured (placeholders filled), before the paginator's token."""

@@ -34,15 +34,18 @@ STREAMS = ["items", "tools"]
 INCREMENTAL = ["items", "items_by_id"]  # sorted by updated_at (row_order asc); by id, ISO start
 
 
+CATEGORIES = {"tools": 0, "garden": 1}  # category = index (id % 3) in dataset()
+
+
 def expected(stream: str) -> list[int]:
-    """The ids a stream must load: all, or category ``tools`` (id % 3 == 0)."""
-    return [i for i in ids() if stream == "items" or i % 3 == 0]
+    """The ids a stream must load: all, or one category's."""
+    return [i for i in ids() if stream == "items" or i % 3 == CATEGORIES[stream]]
 
 
-def check_streams(files: dict[str, list[Any]]) -> None:
+def check_streams(files: dict[str, list[Any]], streams: list[str] = STREAMS) -> None:
     """Every stream has exactly its ids: none missing, none twice."""
-    assert sorted(files) == STREAMS
-    for stream in STREAMS:
+    assert sorted(files) == sorted(streams)
+    for stream in streams:
         got = files[stream]
         assert len(got) == len(set(got)), f"{stream}: duplicates"
         assert sorted(got) == expected(stream), stream
@@ -70,7 +73,7 @@ def eve() -> Iterator[RealServer]:
 def test_every_style_loads_every_record_once(eve: RealServer, tmp_path: Path, config: str) -> None:
     loaded = into_jsonl(real_config(config, eve), tmp_path)
     loaded.check()
-    check_streams(loaded.files)
+    check_streams(loaded.files, [*STREAMS, "garden"])  # garden: the sub-resource
 
 
 def test_without_a_paginator_auto_follows_the_relative_next_href(
@@ -78,10 +81,24 @@ def test_without_a_paginator_auto_follows_the_relative_next_href(
 ) -> None:
     cfg = real_config("eve_links", eve)
     del cfg["client"]["paginator"]
+    # the sub-resource's links need relative_to base_url, which auto cannot know
+    cfg["resources"] = [r for r in cfg["resources"] if r["name"] in STREAMS]
     loaded = into_jsonl(cfg, tmp_path)
     loaded.check()
     check_streams(loaded.files)
     assert 'guessed {"type": "json_link", "next_url_path": "_links.next.href"}' in loaded.tap_stderr
+
+
+def test_sub_resource_links_without_relative_to_fail_loudly(
+    eve: RealServer, tmp_path: Path
+) -> None:
+    """categories/garden/items?page=2 resolved against the page's URL is a 404, not an end."""
+    cfg = real_config("eve_links", eve)
+    del cfg["client"]["paginator"]["relative_to"]
+    loaded = into_jsonl(cfg, tmp_path)
+    line = failure_line(loaded, "garden")
+    assert "/categories/garden/categories/garden/items?" in line
+    assert "404" in line
 
 
 def test_incremental_on_rfc1123_dates(eve: RealServer, tmp_path: Path) -> None:

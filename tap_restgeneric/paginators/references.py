@@ -126,11 +126,14 @@ class LinkPaginator(Paginator):
             request.params = {}
 
     def next_token(self, page: Page, token: Any) -> Any:
-        """Resolve the link against the current URL, or stop when there is none."""
+        """Resolve the link against the current URL (or base_url), or stop when there is none."""
         link = self.link(page)
         if link is None:
             return Stop(self.missing)
-        return urljoin(page.response.url or page.request.url, str(link))
+        base = page.response.url or page.request.url
+        if self.options.get("relative_to") == "base_url":
+            base = self.options["base_url"].rstrip("/") + "/"
+        return urljoin(base, str(link))
 
     missing: ClassVar[str]
 
@@ -145,6 +148,7 @@ class JSONLinkPaginator(LinkPaginator):
 
     fields: ClassVar[dict[str, Field]] = {
         "next_url_path": Field("name", "next", nullable=False),
+        "relative_to": Field("string", "url", nullable=False, choices=("url", "base_url")),
         **STOP_CONDITION,
     }
     missing = "no next URL in the response"

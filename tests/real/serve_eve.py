@@ -3,8 +3,9 @@
 MongoDB is not installable here, so ``pymongo.MongoClient`` is replaced by
 ``mongomock.MongoClient`` before Eve is imported (Eve's PyMongo wrapper imports the name from
 pymongo): everything above the driver is Eve's own code, as its docs configure it — a ``DOMAIN``
-with a Cerberus schema, HATEOAS on (``_links.next.href``, ``_meta.total``), ``page`` and
-``max_results`` (default 25, at most 50), ``where`` (Mongo JSON) and ``sort``. ``updated_at`` is a
+with a Cerberus schema, HATEOAS on (``_links.next.href``, relative to the API root;
+``_meta.total``), ``page`` and ``max_results`` (default 25, at most 50), ``where`` (Mongo
+JSON), ``sort``, and a sub-resource ``categories/<category>/items``. ``updated_at`` is a
 ``datetime`` field, stored as a datetime and written in Eve's ``DATE_FORMAT``, RFC 1123
 (``Mon, 01 Jan 2024 01:00:00 GMT``); a ``where`` value in that format is read back as a datetime.
 The items are inserted through Eve's own ``post_internal`` (validation, ``_created``, ``_etag``).
@@ -31,20 +32,26 @@ from eve import Eve  # noqa: E402
 from eve.auth import TokenAuth  # noqa: E402
 from eve.methods.post import post_internal  # noqa: E402
 
+SCHEMA: dict[str, Any] = {
+    "id": {"type": "integer", "required": True, "unique": True},
+    "name": {"type": "string"},
+    "category": {"type": "string", "allowed": ["tools", "garden", "kitchen"]},
+    "price": {"type": "integer"},
+    "updated_at": {"type": "datetime"},
+}
 SETTINGS: dict[str, Any] = {
     "MONGO_URI": "mongodb://127.0.0.1:27017/shop",
     "RESOURCE_METHODS": ["GET"],
     "ITEM_METHODS": ["GET"],
     "DOMAIN": {
-        "items": {
-            "schema": {
-                "id": {"type": "integer", "required": True, "unique": True},
-                "name": {"type": "string"},
-                "category": {"type": "string", "allowed": ["tools", "garden", "kitchen"]},
-                "price": {"type": "integer"},
-                "updated_at": {"type": "datetime"},
-            },
-        }
+        "items": {"schema": SCHEMA},
+        # A sub-resource (Eve's docs, "Sub Resources"): /categories/garden/items filters by the
+        # URL's category. Its links are relative to the API root: categories/garden/items?page=2
+        "category_items": {
+            "url": 'categories/<regex("[a-z]+"):category>/items',
+            "datasource": {"source": "items"},
+            "schema": SCHEMA,
+        },
     },
 }
 
