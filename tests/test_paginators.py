@@ -1376,6 +1376,7 @@ def test_auto_single_page_guess_with_a_larger_total_is_an_unproven_end(
     [
         {"data": rows(1, 2), "count": 2},
         {"data": rows(1, 2), "cursor": None},
+        {"data": rows(1, 2), "cursor": "c1", "next_cursor": None},  # this page's cursor
         {"id": 1, "count": 7},  # a single object's own count is not a total
         {"user": {"id": 1, "stats": {"total": 9}}},
     ],

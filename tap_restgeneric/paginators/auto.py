@@ -122,8 +122,11 @@ def detect(page: Page) -> dict[str, Any]:
         return counted
     if found:
         return {"type": "cursor", "cursor_path": found[0], "cursor_param": "cursor"}
+    # Litestar's CursorPagination: {items, results_per_page, cursor}; a next… key, even null,
+    # names the next page itself (a "cursor" beside it may be this page's)
+    no_next = _find_key(page.body, lambda k, v: k.lower().startswith("next")) is None
     cursor = _find_key(page.body, lambda k, v: k.lower() == "cursor" and _is_cursor(v))
-    if cursor is not None:  # Litestar's CursorPagination: {items, results_per_page, cursor}
+    if cursor is not None and no_next:
         return {"type": "cursor", "cursor_path": _quote(cursor), "cursor_param": "cursor"}
     return {"type": "single_page"}
 
