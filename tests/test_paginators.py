@@ -1042,42 +1042,6 @@ def test_json_link_relative_to_is_checked() -> None:
     assert "relative_to" in str(info.value.errors)
 
 
-@pytest.mark.parametrize(
-    ("relative_to", "second"),
-    [
-        ("base_url", "categories/tools/items?page=2"),  # under the API root, as Eve means it
-        ("url", "categories/tools/categories/tools/items?page=2"),  # RFC 3986, the default
-    ],
-)
-def test_json_link_relative_to(relative_to: str, second: str) -> None:
-    """Eve's hrefs are relative to the API root: ``categories/tools/items?page=2``."""
-    root = f"{BASE_URL}/api/v1"
-    first = f"{root}/categories/tools/items"
-    paginator = {"type": "json_link", "next_url_path": "_links.next.href"}
-    if relative_to != "url":
-        paginator["relative_to"] = relative_to
-    link = {"_links": {"next": {"href": "categories/tools/items?page=2"}}}
-    with requests_mock.Mocker() as m:
-        if second.startswith("categories/tools/items?"):  # one URL: both pages in turn
-            serve(m, first, page({"_items": rows(1), **link}), page({"_items": rows(2)}))
-        else:
-            serve(m, first, page({"_items": rows(1), **link}))
-            serve(m, f"{root}/{second}".split("?", maxsplit=1)[0], page({"_items": rows(2)}))
-        records = run(
-            {"path": "categories/tools/items", "data_selector": "_items"},
-            {"base_url": root, "paginator": paginator},
-        )
-    assert ids(records) == [1, 2]
-    assert sent_urls(m) == [first, f"{root}/{second}"]
-
-
-def test_json_link_relative_to_is_checked() -> None:
-    paginator = {"type": "json_link", "relative_to": "root"}
-    with pytest.raises(ConfigValidationError) as info:
-        make_tap(resource("items", paginator=paginator))
-    assert "relative_to" in str(info.value.errors)
-
-
 def test_json_link_original_query_params_are_not_duplicated() -> None:
     with requests_mock.Mocker() as m:
         serve(
