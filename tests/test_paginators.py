@@ -1335,6 +1335,16 @@ def test_auto_single_page_guess_with_a_larger_total_is_an_unproven_end(
     assert line == unproven(1, URL, reason)
 
 
+def test_auto_single_page_guess_of_a_truncated_result_is_an_unproven_end() -> None:
+    """Datasette's SQL results stop at max_returned_rows with ``"truncated": true``."""
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page({"ok": True, "rows": rows(1, 2), "truncated": True}))
+        records, line = run_to_failure({})
+    assert ids(records) == [1, 2]
+    assert m.call_count == 1
+    assert "but the response says it was truncated ('truncated': true after 2 records)" in line
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -1343,6 +1353,8 @@ def test_auto_single_page_guess_with_a_larger_total_is_an_unproven_end(
         {"data": rows(1, 2), "cursor": "c1", "next_cursor": None},  # this page's cursor
         {"id": 1, "count": 7},  # a single object's own count is not a total
         {"user": {"id": 1, "stats": {"total": 9}}},
+        {"data": rows(1, 2), "truncated": False},
+        {"id": 1, "text": "a tweet", "truncated": True},  # the record's own field
     ],
 )
 def test_auto_single_page_guess_without_more_is_a_proven_end(body: Any) -> None:

@@ -79,6 +79,27 @@ def test_without_a_paginator_auto_finds_it(
     assert 'guessed {"type": "header_link"}' in loaded.tap_stderr  # Datasette sends Link
 
 
+def test_sql_query_loads_its_one_page(datasette: RealServer, tmp_path: Path) -> None:
+    loaded = into_jsonl(real_config("datasette_sql", datasette), tmp_path)
+    loaded.check()
+    assert loaded.files["tools_sql"] == expected("tools")  # 45 rows: under max_returned_rows
+
+
+def test_a_truncated_sql_result_is_not_a_proven_end(datasette: RealServer, tmp_path: Path) -> None:
+    """All 137 items by SQL: Datasette returns 101 rows and "truncated": true; no exit 0."""
+    cfg = real_config("datasette_sql", datasette)
+    cfg["resources"][0]["endpoint"]["params"]["sql"] = "select * from items order by id"
+    del cfg["resources"][0]["endpoint"]["data_selector"]  # and no paginator: auto guesses
+    loaded = into_jsonl(cfg, tmp_path)
+    assert loaded.tap_returncode == 1, loaded.tap_stderr[-3000:]
+    assert "Traceback" not in loaded.tap_stderr
+    reason = "the response says it was truncated ('truncated': true after 101 records)"
+    lines = [x for x in loaded.tap_stderr.splitlines() if "| ERROR" in x]
+    assert len(lines) == 1, loaded.tap_stderr[-3000:]
+    assert "stream 'tools_sql': page 1 (GET " in lines[0]
+    assert reason in lines[0]
+
+
 def test_incremental_second_run_gets_only_the_changes(
     datasette: RealServer, tmp_path: Path
 ) -> None:

@@ -139,7 +139,8 @@ def _is_cursor(value: Any) -> bool:
 
 
 def _more_than_one_page(page: Page) -> str | None:
-    """Why a page guessed ``single_page`` is not all the data: its record total, else None.
+    """Why a page guessed ``single_page`` is not all the data: its record total, or a top-level
+    ``truncated: true`` (Datasette's SQL results past max_returned_rows), else None.
 
     A total (``total``, ``count``, ``total_count``, ``totalItems``…) above the page's records
     says the API pages (Litestar's OffsetPagination, Feathers' ``{total, limit, skip, data}``).
@@ -147,6 +148,9 @@ def _more_than_one_page(page: Page) -> str | None:
     """
     count = len(page.records)
     first = page.records[0] if count else None
+    body = page.body
+    if isinstance(body, dict) and body.get("truncated") is True and body != first:
+        return f"the response says it was truncated ('truncated': true after {count} records)"
     totals = [(_quote(keys), total) for keys, total in _totals(page.body, first)]
     for where, total in [*totals, *_header_totals(page)]:
         if total > count:

@@ -3,7 +3,8 @@
 As Datasette's docs recommend: build a SQLite file (``shop.db`` in the working directory), then
 serve it with ``Datasette([...]).app()`` under uvicorn, in this process. Its JSON API is
 ``/shop/items.json`` (``_shape=objects``: ``rows``, ``next``, ``next_url``; ``_size``, ``_sort``,
-``_next``; column filters such as ``updated_at__gte``).
+``_next``; column filters such as ``updated_at__gte``), and SQL queries (``/shop.json?sql=``:
+one page of at most ``max_returned_rows``, ``"truncated": true`` when cut).
 
 Auth: Datasette 0.65 has no API tokens of its own (``dstok_`` tokens came in 1.0 alphas); its
 docs point to the ``datasette-auth-tokens`` plugin, which turns ``Authorization: Bearer <token>``
@@ -66,7 +67,10 @@ def main() -> None:
     db = Path.cwd() / "shop.db"
     build(items, db)
     token = os.environ.get("REAL_API_TOKEN")
-    datasette = Datasette([str(db)], metadata=metadata(token), immutables=[])
+    # --setting max_returned_rows (default 1000) lowered below the 137 items: a SQL query over
+    # all of them is cut at 100 rows with "truncated": true (tables page as before, _size <= 100)
+    settings = {"max_returned_rows": 100}
+    datasette = Datasette([str(db)], metadata=metadata(token), settings=settings)
     uvicorn.run(datasette.app(), host="127.0.0.1", port=args.port, log_level="warning")
 
 
