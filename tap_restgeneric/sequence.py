@@ -459,7 +459,12 @@ class PageSequence:
         )
 
     def _repeat(self, page: Page, digest: bytes) -> str | None:
-        """Why this page is not new data: identical to an earlier page, or page 1's records."""
+        """Why this page is not new data: identical to an earlier page, or page 1's records.
+
+        An empty page where the style ends on one is that end, even repeated (pages 0 and 1
+        both empty, page 1 asked for after an empty page 0)."""
+        if not page.records and self.paginator.options.get("stop_after_empty_page"):
+            return None
         earlier = self._contents.get(digest)
         if earlier is not None:
             return f"the page is identical to page {earlier}"

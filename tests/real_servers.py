@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -290,3 +291,7 @@ def failure_line(loaded: Loaded, stream: str) -> str:
     lines = [x for x in err.splitlines() if f"stream '{stream}': " in x and "failed" in x]
     assert len(lines) == 1, err[-3000:]
     return lines[0]
+
+
+if __name__ == "__main__":  # python tests/real_servers.py FILE: the items, for running an app
+    Path(sys.argv[1]).write_text(json.dumps(dataset(), indent=1))

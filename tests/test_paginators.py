@@ -299,11 +299,29 @@ def test_page_number_default_base_asks_page_1_after_an_empty_page_0(
         records = run({"paginator": {"type": "page_number", "total_path": "total_pages"}})
     assert ids(records) == [1, 2, 3]
     assert sent_params(m) == [{"page": "0"}, {"page": "1"}, {"page": "2"}]
-    assert [r.getMessage() for r in caplog.records if "counts pages from 1" in r.message] == [
+    assert [r.getMessage() for r in caplog.records if "counting pages from 1" in r.message] == [
         "page 0 came back empty while the response's total (2 pages, total_path 'total_pages') "
-        'says there is more: the API counts pages from 1; asking for page 1 (write "base_page": 1 '
-        "in the paginator to say so)"
+        "says there is more: asking for page 1, as an API counting pages from 1 serves page 0 "
+        'empty (write "base_page": 1, or 0, in the paginator to say which)'
     ]
+
+
+def test_page_number_default_base_asks_page_1_after_an_empty_page_0_without_total() -> None:
+    """No total: page 0 empty is no proven end with base_page left at 0 (a hand-written
+    ``items[(page - 1) * size:page * size]`` serves page 0 empty); page 1 has the records."""
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page({"data": []}), page({"data": rows(1, 2)}), page({"data": []}))
+        records = run({"paginator": {"type": "page_number"}})
+    assert ids(records) == [1, 2]
+    assert sent_params(m) == [{"page": "0"}, {"page": "1"}, {"page": "2"}]
+
+
+def test_page_number_pages_0_and_1_both_empty_is_an_empty_collection() -> None:
+    """Page 0 empty, then page 1 the same empty page: a proven end, not a repeated page."""
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page({"data": []}), page({"data": []}))
+        assert run({"paginator": {"type": "page_number"}}) == []
+    assert sent_params(m) == [{"page": "0"}, {"page": "1"}]
 
 
 @pytest.mark.parametrize(
@@ -311,7 +329,7 @@ def test_page_number_default_base_asks_page_1_after_an_empty_page_0(
     [
         ({"type": "page_number", "base_page": 0}, {"data": [], "total": 3}),  # the user's word
         ({"type": "page_number"}, {"data": [], "total": 0}),  # the total says there is nothing
-        ({"type": "page_number"}, {"data": []}),  # no total: as dlt, an empty page ends
+        ({"type": "page_number", "base_page": 1}, {"data": []}),  # page 1 (the first) empty
     ],
 )
 def test_page_number_empty_page_0_ends_when_proven(paginator: Any, body: Any) -> None:

@@ -288,24 +288,27 @@ class PageNumberPaginator(RangePaginator):
         if why:
             self.base_page = 1
             logger.info(
-                '%s: the API counts pages from 1; asking for page 1 (write "base_page": 1 in '
-                "the paginator to say so)",
+                "%s: asking for page 1, as an API counting pages from 1 serves page 0 empty "
+                '(write "base_page": 1, or 0, in the paginator to say which)',
                 why,
             )
             return 1
         return super().next_token(page, token)
 
     def _empty_page_0(self, page: Page, token: Any) -> str | None:
-        """With base_page left at dlt's 0, an empty page 0 whose total says there are pages is
-        no end: an API counting from 1 may serve page 0 empty (Litestar's ClassicPagination
-        slices from page - 1). Why page 1 is asked for, or None."""
+        """With base_page left at dlt's 0, an empty page 0 is no proven end unless the response
+        says there is nothing (a total of 0): an API counting from 1 may serve page 0 empty
+        (Litestar's ClassicPagination, any ``items[(page - 1) * size:page * size]``). Why page 1
+        is asked for, or None. Page 1 empty too is then the end."""
         if page.records or page.number != 1 or token != 0 or not self.options["base_defaulted"]:
             return None
         try:
             total = self._total(page)
         except PaginationError:  # said by the range rule
             return None
-        if total is None or total <= 0:
+        if total is None:
+            return "page 0 came back empty"
+        if total <= 0:
             return None
         words = self.total_words(total)
         return f"page 0 came back empty while the response's total ({words}) says there is more"
