@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
 import sys
 import traceback
@@ -47,6 +48,12 @@ _YAML_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "str", "seq", "map")
 )
 """The YAML types a config may hold: JSON's (no timestamps, sets, binary or ordered maps)."""
+
+
+CLOSED_STDOUT = (
+    "stdout was closed by its reader (the target stopped reading; its own error says why): the "
+    "run stops here, and resumes from the last STATE the target received"
+)
 
 
 def _fail(logger: logging.Logger, lines: list[str]) -> NoReturn:
@@ -426,6 +433,9 @@ def clean_failures(logger: logging.Logger) -> Iterator[None]:
         )
     except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
         raise
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        _fail(logger, [CLOSED_STDOUT])
     except Exception as exc:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s", clip("".join(traceback.format_exception(exc)), 100_000))

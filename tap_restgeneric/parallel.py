@@ -54,7 +54,11 @@ def sync_side_by_side(roots: Sequence[Stream], width: int, halt: threading.Event
     """
 
     def sync_one(stream: Stream) -> None:
-        stream.sync()
+        try:
+            stream.sync()
+        except BrokenPipeError:  # stdout's reader is gone: nothing more can be delivered
+            halt.set()
+            raise
         stream.finalize_state_progress_markers()
 
     pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix="stream")
@@ -71,6 +75,8 @@ def sync_side_by_side(roots: Sequence[Stream], width: int, halt: threading.Event
     pool.shutdown()
     failures = [f.exception() for f in futures]
     failed = [exc for exc in failures if exc is not None and not isinstance(exc, Halted)]
+    broken: list[BaseException] = [e for e in failed if isinstance(e, BrokenPipeError)]
+    failed = broken[:1] or failed  # a closed stdout is the one thing to say
     for extra in failed[1:]:
         logger.error("%s", extra)
     if failed:

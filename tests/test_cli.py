@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from cli import clean_env, example, run_tap, secret_variables
 
+from tap_restgeneric.cli import CLOSED_STDOUT
 from tap_restgeneric.demo import DemoServer
 
 TAP = [sys.executable, "-m", "tap_restgeneric.tap"]
@@ -420,3 +421,28 @@ def test_wrong_credentials_under_test_mode(api: DemoServer, tmp_path: Path) -> N
     done = tap("--config", write_config(tmp_path, wrong_credentials(api.url)), "--test")
     assert done.returncode == 1
     check_401(done.stderr, api.port)
+
+
+@pytest.mark.parametrize("streams", ["seed_003_basic", "seed_004_offset"])
+def test_reader_closing_stdout_is_one_line_and_exit_1(
+    demo: DemoServer, tmp_path: Path, streams: str
+) -> None:
+    """The target dies mid-run (its stdin closed): one line saying so, exit 1, no traceback
+    and no 'Exception ignored' at exit; every stream stops (several side by side)."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(example(streams, demo.url)))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tap_restgeneric.tap", "--config", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=clean_env(),
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()  # the first SCHEMA, then the reader is gone
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1
+    errors = [line for line in stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1, stderr[-3000:]
+    assert errors[0].endswith(CLOSED_STDOUT)
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr
