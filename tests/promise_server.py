@@ -677,7 +677,8 @@ def run_tap(
 
 @dataclass
 class Piped:
-    """A tap piped into target-jsonl: both exit statuses, stderr, and the ids in its files."""
+    """A tap piped into target-jsonl: both exit statuses, stderr, the ids in its files, and the
+    STATE target-jsonl emitted last (what Meltano would store for the next run; None: none)."""
 
     tap_returncode: int
     target_returncode: int
@@ -685,26 +686,40 @@ class Piped:
     target_stderr: str
     files: dict[str, list[Any]]
     unparseable: int
+    state: dict[str, Any] | None = None
+
+    def check(self) -> None:
+        """Both exited 0 and every line target-jsonl wrote parsed."""
+        assert self.tap_returncode == 0, self.tap_stderr[-3000:]
+        assert self.target_returncode == 0, self.target_stderr[-3000:]
+        assert self.unparseable == 0
 
 
-def run_into_target(cfg: Mapping[str, Any], workdir: Path, *, timeout: float = 180.0) -> Piped:
-    """``tap-restgeneric --config FILE | target-jsonl -c TARGET_CONFIG`` over an OS pipe."""
+def run_into_target(
+    cfg: Mapping[str, Any],
+    workdir: Path,
+    *,
+    state: Mapping[str, Any] | None = None,
+    timeout: float = 180.0,
+) -> Piped:
+    """``tap-restgeneric --config F [--state S] | target-jsonl -c T`` over an OS pipe."""
     target_jsonl = tool("target-jsonl", "TARGET_JSONL", ".venv-target")
-    args = write_inputs(cfg, workdir, None)
+    args = write_inputs(cfg, workdir, state)
     out_dir = workdir / "loaded"
     target_cfg = workdir / "target.json"
     target_cfg.write_text(
         json.dumps({"destination_path": str(out_dir), "do_timestamp_file": False})
     )
     tap_err, target_err = workdir / "tap.stderr", workdir / "target.stderr"
+    target_out = workdir / "target.stdout"
     read_end, write_end = os.pipe()
-    with tap_err.open("wb") as terr, target_err.open("wb") as gerr:
+    with tap_err.open("wb") as terr, target_err.open("wb") as gerr, target_out.open("wb") as gout:
         try:
             tap = subprocess.Popen(args, stdout=write_end, stderr=terr, env=clean_env())
             target = subprocess.Popen(
                 [target_jsonl, "-c", str(target_cfg)],
                 stdin=read_end,
-                stdout=subprocess.DEVNULL,
+                stdout=gout,
                 stderr=gerr,
                 env=clean_env(),
             )
@@ -727,6 +742,7 @@ def run_into_target(cfg: Mapping[str, Any], workdir: Path, *, timeout: float = 1
                 files.setdefault(path.stem, []).append(json.loads(line)["id"])
             except (ValueError, KeyError, TypeError):
                 unparseable += 1
+    states = [line for line in target_out.read_text().splitlines() if line.strip()]
     return Piped(
         tap.returncode,
         target.returncode,
@@ -734,6 +750,7 @@ def run_into_target(cfg: Mapping[str, Any], workdir: Path, *, timeout: float = 1
         target_err.read_text(errors="replace"),
         files,
         unparseable,
+        state=json.loads(states[-1]) if states else None,
     )
 
 

@@ -8,13 +8,22 @@ the framework's standard way. The test starts it on a free 127.0.0.1 port, waits
 and stops it by PID (the whole process group).
 
 The example configs (``examples/real/<name>_<style>.json``) use the app's default port
-(``PORTS``); ``real_config`` points one at the running server.
+(``PORTS``); ``real_config`` points one at the running server, ``server_fixture`` gives a test
+module one app for all its tests, and ``run_into_target`` (promise_server) pipes the tap into
+target-jsonl.
+
+The checks every framework's tests share are here once: ``check_streams`` (exactly the expected
+streams, each with exactly its ids, none twice), ``failure_line``/``unproven_line`` (exit 1 and
+one line), ``requests_logged`` (what a werkzeug/wsgiref app was asked), and the two scenarios
+every framework runs: ``incremental_runs`` (run 1, then run 2 with its STATE against changed
+data) and ``credential_runs`` (the right credential loads, a wrong one fails loudly).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -23,17 +32,18 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from cli import EXAMPLES, ROOT, clean_env, tool
+from cli import EXAMPLES, ROOT, clean_env
 from pg_server import free_port
-from promise_server import Piped, write_inputs
+from promise_server import Piped, run_into_target
 
 REAL = ROOT / "tests" / "real"
 REAL_EXAMPLES = EXAMPLES / "real"
@@ -52,6 +62,7 @@ LATER = "2025-06-01T12:00:00Z"
 CHANGED = (5, 50, 120)  # run 2 of an incremental test: these change, two more are added
 ADDED = (COUNT + 1, COUNT + 2)
 TOKEN = "real-api-token-7f3a"  # a test credential, for servers on 127.0.0.1 only
+CATEGORIES = ("tools", "garden", "kitchen")  # an item's category: CATEGORIES[id % 3]
 
 
 def stamp(moment: datetime) -> str:
@@ -64,7 +75,7 @@ def item(item_id: int, updated_at: str | None = None) -> dict[str, Any]:
     return {
         "id": item_id,
         "name": f"item {item_id}",
-        "category": ["tools", "garden", "kitchen"][item_id % 3],
+        "category": CATEGORIES[item_id % 3],
         "price": 100 + item_id * 7,
         "updated_at": updated_at or stamp(START + timedelta(hours=item_id)),
     }
@@ -76,6 +87,9 @@ def dataset(*, changed: bool = False) -> list[dict[str, Any]]:
     if changed:
         items += [item(i, LATER) for i in ADDED]
     return items
+
+
+LAST = stamp(START + timedelta(hours=COUNT))  # dataset()'s latest updated_at (id 137)
 
 
 def ids(count: int = COUNT) -> list[int]:
@@ -200,6 +214,18 @@ def serving(name: str, **options: Any) -> Iterator[RealServer]:
         shutil.rmtree(server.workdir, ignore_errors=True)
 
 
+def server_fixture(name: str) -> Any:
+    """A module-scoped fixture called ``name``: one ``name`` app without auth, serving
+    ``dataset()`` (a test module assigns it: ``eve = server_fixture("eve")``)."""
+
+    @pytest.fixture(scope="module", name=name)
+    def started() -> Iterator[RealServer]:
+        with serving(name) as server:
+            yield server
+
+    return started
+
+
 def real_config(name: str, server: RealServer) -> dict[str, Any]:
     """examples/real/<name>.json pointed at ``server`` (its default port replaced)."""
     text = (REAL_EXAMPLES / f"{name}.json").read_text()
@@ -207,90 +233,188 @@ def real_config(name: str, server: RealServer) -> dict[str, Any]:
     return dict(json.loads(text.replace(default, server.url)))
 
 
-@dataclass
-class Loaded(Piped):
-    """A tap | target-jsonl run: as ``Piped``, plus the target's last STATE."""
-
-    state: dict[str, Any] | None = None
-
-    def check(self) -> None:
-        """Both exited 0 and every line target-jsonl wrote parsed."""
-        assert self.tap_returncode == 0, self.tap_stderr[-3000:]
-        assert self.target_returncode == 0, self.target_stderr[-3000:]
-        assert self.unparseable == 0
+# --------------------------------------------------------------------------------------------
+# What a run must load, and the checks every framework's tests share
 
 
-def into_jsonl(
-    cfg: Mapping[str, Any],
-    workdir: Path,
-    *,
-    state: Mapping[str, Any] | None = None,
-    timeout: float = 180.0,
-) -> Loaded:
-    """``tap-restgeneric --config F [--state S] | target-jsonl -c T`` over an OS pipe, defaults.
-
-    The state is what target-jsonl emitted last (what Meltano would store for run 2).
-    """
-    target_jsonl = tool("target-jsonl", "TARGET_JSONL", ".venv-target")
-    args = write_inputs(cfg, workdir, state)
-    out_dir = workdir / "loaded"
-    target_cfg = workdir / "target.json"
-    target_cfg.write_text(
-        json.dumps({"destination_path": str(out_dir), "do_timestamp_file": False})
-    )
-    tap_err, target_err = workdir / "tap.stderr", workdir / "target.stderr"
-    target_out = workdir / "target.stdout"
-    read_end, write_end = os.pipe()
-    with tap_err.open("wb") as terr, target_err.open("wb") as gerr, target_out.open("wb") as gout:
-        try:
-            tap = subprocess.Popen(args, stdout=write_end, stderr=terr, env=clean_env())
-            target = subprocess.Popen(
-                [target_jsonl, "-c", str(target_cfg)],
-                stdin=read_end,
-                stdout=gout,
-                stderr=gerr,
-                env=clean_env(),
-            )
-        finally:
-            os.close(read_end)
-            os.close(write_end)
-        try:
-            tap.wait(timeout=timeout)
-            target.wait(timeout=timeout)
-        finally:
-            for proc in (tap, target):
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait(timeout=10)
-    files: dict[str, list[Any]] = {}
-    unparseable = 0
-    for path in sorted(out_dir.glob("*.jsonl")) if out_dir.exists() else []:
-        for line in path.read_text(errors="replace").splitlines():
-            try:
-                files.setdefault(path.stem, []).append(json.loads(line)["id"])
-            except (ValueError, KeyError, TypeError):
-                unparseable += 1
-    states = [line for line in target_out.read_text().splitlines() if line.strip()]
-    return Loaded(
-        tap.returncode,
-        target.returncode,
-        tap_err.read_text(errors="replace"),
-        target_err.read_text(errors="replace"),
-        files,
-        unparseable,
-        state=json.loads(states[-1]) if states else None,
-    )
+def expected(stream: str) -> list[int]:
+    """The ids a stream of the examples loads from ``dataset()``: a category's when the stream is
+    named after one (``tools``, ``garden``, ``kitchen``), else all (``items``, ``items_by_id``…)."""
+    if stream in CATEGORIES:
+        return [i for i in ids() if CATEGORIES[i % 3] == stream]
+    return ids()
 
 
-def failure_line(loaded: Loaded, stream: str) -> str:
-    """Tap exit 1, no traceback, no secret, one line reporting ``stream``'s failed request."""
+def check_ids(loaded: Piped, want: Mapping[str, list[int]]) -> None:
+    """Tap and target exited 0, every line parsed, the target wrote a file for exactly the
+    streams in ``want``, and each has exactly its ids: none missing, none twice."""
+    loaded.check()
+    assert sorted(loaded.files) == sorted(want)
+    for stream, wanted in want.items():
+        got = loaded.files[stream]
+        assert len(got) == len(set(got)), f"{stream}: duplicates"
+        assert sorted(got) == sorted(wanted), stream
+
+
+def check_streams(loaded: Piped, streams: Sequence[str]) -> None:
+    """``check_ids`` with each stream's ``expected`` ids: exactly these streams, each complete."""
+    check_ids(loaded, {stream: expected(stream) for stream in streams})
+
+
+def bookmark(state: Mapping[str, Any] | None, stream: str) -> Any:
+    """The stream's replication_key_value in a target's STATE (it must have one)."""
+    assert state is not None
+    return state["bookmarks"][stream]["replication_key_value"]
+
+
+def _the_line(loaded: Piped, stream: str, says: str) -> str:
+    """Tap exit 1, no traceback, no secret, one line about ``stream`` that ``says`` this."""
     err = loaded.tap_stderr
     assert loaded.tap_returncode == 1, err[-3000:]
     assert "Traceback" not in err, err[-3000:]
     assert TOKEN not in err
-    lines = [x for x in err.splitlines() if f"stream '{stream}': " in x and "failed" in x]
+    lines = [x for x in err.splitlines() if f"stream '{stream}': " in x and says in x]
     assert len(lines) == 1, err[-3000:]
     return lines[0]
+
+
+def failure_line(loaded: Piped, stream: str) -> str:
+    """Tap exit 1, no traceback, no secret, one line reporting ``stream``'s failed request."""
+    return _the_line(loaded, stream, "failed")
+
+
+def unproven_line(loaded: Piped, stream: str) -> str:
+    """Tap exit 1, no traceback, no secret, one line saying ``stream`` has no proven end."""
+    return _the_line(loaded, stream, "not a proven end")
+
+
+def summary_line(loaded: Piped, stream: str) -> str:
+    """The tap's one ``Stream 'x': N records written …`` line for ``stream``."""
+    lines = [
+        x
+        for x in loaded.tap_stderr.splitlines()
+        if f"Stream '{stream}': " in x and "records written" in x
+    ]
+    assert len(lines) == 1, loaded.tap_stderr[-3000:]
+    return lines[0]
+
+
+Request = tuple[str, dict[str, str], str]  # path, query (first value of each), status
+REQUEST = re.compile(r'"GET (\S+) HTTP/1\.[01]" (\d+)')  # werkzeug's and wsgiref's log line
+
+
+def requests_logged(server: RealServer, since: int) -> list[Request]:
+    """Each GET the app logged after its first ``since`` log lines, but the ready probe ("/").
+
+    For the apps whose server logs a request the werkzeug/wsgiref way (Flask-Smorest, Django
+    Ninja): ``"GET /path?query HTTP/1.1" 200``.
+    """
+    lines = server.log().splitlines()
+    for _ in range(20):  # the server logs a request just after answering it
+        time.sleep(0.1)
+        later = server.log().splitlines()
+        if later == lines:
+            break
+        lines = later
+    found = []
+    for line in lines[since:]:
+        if (match := REQUEST.search(line)) and match.group(1) != "/":
+            url = urlsplit(match.group(1))
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            found.append((url.path, query, match.group(2)))
+    return found
+
+
+def run_logged(
+    cfg: Mapping[str, Any],
+    server: RealServer,
+    workdir: Path,
+    *,
+    state: Mapping[str, Any] | None = None,
+) -> tuple[Piped, list[Request]]:
+    """``run_into_target`` against ``server``, and the requests ``server`` logged for it."""
+    since = len(server.log().splitlines())
+    loaded = run_into_target(cfg, workdir, state=state)
+    return loaded, requests_logged(server, since)
+
+
+# --------------------------------------------------------------------------------------------
+# The two scenarios every framework's tests run
+
+
+@dataclass
+class Incremental:
+    """The two runs of ``incremental_runs``; ``sent``: the requests of run 2 (if asked for)."""
+
+    first: Piped
+    second: Piped
+    sent: list[Request]
+
+
+def incremental_runs(
+    config: str,
+    server: RealServer,
+    workdir: Path,
+    streams: Sequence[str],
+    *,
+    bookmarks: tuple[Any, Any] = (LAST, LATER),
+    log_requests: bool = False,
+) -> Incremental:
+    """Two runs of examples/real/<config>.json, each stream checked exactly after each.
+
+    Run 1 on ``server`` (serving ``dataset()``): every id once, each stream's bookmark
+    ``bookmarks[0]``. Run 2 with run 1's STATE on a fresh app of the same framework serving
+    ``dataset(changed=True)``: exactly CHANGED + ADDED, each bookmark ``bookmarks[1]``, and the
+    server did the filtering (each stream read those 5 and the record at the bookmark: 6).
+    Both runs write exactly ``streams``. ``log_requests``: keep the requests run 2 sent
+    (``requests_logged``).
+    """
+    first = run_into_target(real_config(config, server), workdir / "1")
+    check_ids(first, {stream: ids() for stream in streams})
+    for stream in streams:
+        assert bookmark(first.state, stream) == bookmarks[0], stream
+    with serving(server.name, items=dataset(changed=True)) as changed:
+        cfg = real_config(config, changed)
+        if log_requests:
+            second, sent = run_logged(cfg, changed, workdir / "2", state=first.state)
+        else:
+            second, sent = run_into_target(cfg, workdir / "2", state=first.state), []
+    check_ids(second, {stream: sorted(CHANGED + ADDED) for stream in streams})
+    for stream in streams:
+        assert bookmark(second.state, stream) == bookmarks[1], stream
+        # every app filters by updated_at >= the bookmark: the changes and the record at it
+        line = summary_line(second, stream)
+        changes = len(CHANGED + ADDED)
+        assert f" {changes} records written" in line, line
+        assert f"({changes + 1} records read)" in line, line
+    return Incremental(first, second, sent)
+
+
+def credential_runs(
+    name: str,
+    config: str,
+    secret: str,
+    streams: Sequence[str],
+    workdir: Path,
+    *,
+    wrong: str = "not-the-token",
+) -> str:
+    """The ``name`` app requiring TOKEN, run with examples/real/<config>.json twice, the
+    credential in ``secrets[secret]``: TOKEN loads exactly ``streams``; ``wrong`` fails the run
+    with one line for a stream refused (the first of ``streams`` the tap's stderr names), and
+    neither credential is printed. That line."""
+    runs = {}
+    with serving(name, token=TOKEN) as server:
+        for label, credential in (("good", TOKEN), ("bad", wrong)):
+            cfg = real_config(config, server)
+            cfg["secrets"] = {secret: credential}
+            runs[label] = run_into_target(cfg, workdir / label)
+    check_streams(runs["good"], streams)
+    refused = runs["bad"]
+    stream = next((s for s in streams if f"stream '{s}': " in refused.tap_stderr), streams[0])
+    line = failure_line(refused, stream)
+    assert wrong not in refused.tap_stderr
+    return line
 
 
 if __name__ == "__main__":  # python tests/real_servers.py FILE: the items, for running an app

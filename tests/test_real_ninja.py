@@ -9,75 +9,24 @@ records), ``PageNumberPagination`` (``page_number`` whose ``count`` counts recor
 
 from __future__ import annotations
 
-import re
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from real_servers import (
-    ADDED,
-    CHANGED,
-    LATER,
-    TOKEN,
+    LAST,
     RealServer,
-    dataset,
-    failure_line,
-    ids,
-    into_jsonl,
+    check_streams,
+    credential_runs,
+    incremental_runs,
     real_config,
-    serving,
+    run_logged,
+    server_fixture,
 )
 
 STREAMS = ["items", "tools"]
-REQUEST = re.compile(r'"GET (\S+) HTTP/1\.[01]" (\d+)')
 
 
-def expected(stream: str) -> list[int]:
-    """The ids a stream must load: all, or category ``tools`` (id % 3 == 0)."""
-    return [i for i in ids() if stream == "items" or i % 3 == 0]
-
-
-def check_streams(files: dict[str, list[Any]]) -> None:
-    """Every stream has exactly its ids: none missing, none twice."""
-    assert sorted(files) == STREAMS
-    for stream in STREAMS:
-        got = files[stream]
-        assert len(got) == len(set(got)), f"{stream}: duplicates"
-        assert sorted(got) == expected(stream), stream
-
-
-def bookmark(state: dict[str, Any] | None, stream: str) -> Any:
-    """The stream's replication_key_value in a target's STATE."""
-    assert state is not None
-    return state["bookmarks"][stream]["replication_key_value"]
-
-
-def requests_logged(server: RealServer, since: int) -> list[tuple[str, dict[str, str], str]]:
-    """(path, query, status) of each request wsgiref logged after the first ``since`` lines."""
-    lines = server.log().splitlines()
-    for _ in range(20):  # the server logs a request just after answering it
-        time.sleep(0.1)
-        later = server.log().splitlines()
-        if later == lines:
-            break
-        lines = later
-    found = []
-    for line in lines[since:]:
-        if (match := REQUEST.search(line)) and match.group(1) != "/":  # "/": the ready probe
-            url = urlsplit(match.group(1))
-            query = {k: v[0] for k, v in parse_qs(url.query).items()}
-            found.append((url.path, query, match.group(2)))
-    return found
-
-
-@pytest.fixture(scope="module")
-def ninja() -> Iterator[RealServer]:
-    """One Django Ninja app without auth, serving ``dataset()``."""
-    with serving("ninja") as server:
-        yield server
+ninja = server_fixture("ninja")
 
 
 # The requests each style must send, per stream: exactly these, none past the last page.
@@ -95,11 +44,8 @@ SENT = {
 def test_every_style_loads_every_record_once(
     ninja: RealServer, tmp_path: Path, config: str
 ) -> None:
-    since = len(ninja.log().splitlines())
-    loaded = into_jsonl(real_config(config, ninja), tmp_path)
-    loaded.check()
-    check_streams(loaded.files)
-    sent = requests_logged(ninja, since)
+    loaded, sent = run_logged(real_config(config, ninja), ninja, tmp_path)
+    check_streams(loaded, STREAMS)
     assert all(status == "200" for _, _, status in sent), sent
     param, pages = SENT[config]
     if pages is None:  # cursor: one request per page of 25 (6 and 2), each cursor once
@@ -123,13 +69,8 @@ def test_every_style_loads_every_record_once(
 def test_page_size_capped_by_ninja_loses_nothing(ninja: RealServer, tmp_path: Path) -> None:
     """page_size=150 asked, Ninja's max_page_size (100) served: the records total still ends
     paging right after the last record, page 2."""
-    since = len(ninja.log().splitlines())
-    loaded = into_jsonl(real_config("ninja_page_number_capped", ninja), tmp_path)
-    loaded.check()
-    assert sorted(loaded.files) == ["items"]
-    assert sorted(loaded.files["items"]) == ids()
-    assert len(loaded.files["items"]) == len(ids())
-    sent = requests_logged(ninja, since)
+    loaded, sent = run_logged(real_config("ninja_page_number_capped", ninja), ninja, tmp_path)
+    check_streams(loaded, ["items"])
     assert [(q["page"], q["page_size"], status) for _, q, status in sent] == [
         ("1", "150", "200"),
         ("2", "150", "200"),
@@ -137,36 +78,13 @@ def test_page_size_capped_by_ninja_loses_nothing(ninja: RealServer, tmp_path: Pa
 
 
 def test_incremental_second_run_gets_only_the_changes(ninja: RealServer, tmp_path: Path) -> None:
-    first = into_jsonl(real_config("ninja_incremental", ninja), tmp_path / "1")
-    first.check()
-    assert sorted(first.files["items"]) == ids()
-    assert len(first.files["items"]) == len(ids())
-    assert bookmark(first.state, "items") == dataset()[-1]["updated_at"]
-    with serving("ninja", items=dataset(changed=True)) as changed:
-        cfg = real_config("ninja_incremental", changed)
-        second = into_jsonl(cfg, tmp_path / "2", state=first.state)
-        sent = requests_logged(changed, 0)
-    second.check()
-    assert sorted(second.files["items"]) == sorted(CHANGED + ADDED)
-    assert len(second.files["items"]) == len(CHANGED + ADDED)
-    assert bookmark(second.state, "items") == LATER
+    runs = incremental_runs("ninja_incremental", ninja, tmp_path, ["items"], log_requests=True)
     # The sync sent the bookmark as the FilterSchema's updated_since (one page); the request
     # before it is the schema sample, from initial_value (README: Schemas).
-    synced = [q.get("updated_since") for path, q, _ in sent if path == "/api/items"]
-    assert synced[-1:] == [dataset()[-1]["updated_at"]]
+    synced = [q.get("updated_since") for path, q, _ in runs.sent if path == "/api/items"]
+    assert synced[-1:] == [LAST]
 
 
 def test_http_bearer(tmp_path: Path) -> None:
-    with serving("ninja", token=TOKEN) as server:
-        good = real_config("ninja_auth", server)
-        good["secrets"] = {"ninja_token": TOKEN}
-        loaded = into_jsonl(good, tmp_path / "good")
-        bad = real_config("ninja_auth", server)
-        bad["secrets"] = {"ninja_token": "not-the-token"}
-        refused = into_jsonl(bad, tmp_path / "bad")
-    loaded.check()
-    check_streams(loaded.files)
-    stream = next(s for s in STREAMS if f"stream '{s}': " in refused.tap_stderr)
-    line = failure_line(refused, stream)
+    line = credential_runs("ninja", "ninja_auth", "ninja_token", STREAMS, tmp_path)
     assert "401" in line, line
-    assert "not-the-token" not in refused.tap_stderr

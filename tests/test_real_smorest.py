@@ -10,82 +10,28 @@ own: no credential test here.
 
 from __future__ import annotations
 
-import re
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from real_servers import (
-    ADDED,
-    CHANGED,
-    LATER,
+    LAST,
     RealServer,
-    dataset,
-    ids,
-    into_jsonl,
+    check_streams,
+    incremental_runs,
     real_config,
-    serving,
+    run_logged,
+    server_fixture,
 )
 
 STREAMS = ["items", "tools"]
-REQUEST = re.compile(r'"GET (\S+) HTTP/1\.[01]" (\d+)')
 
 
-def expected(stream: str) -> list[int]:
-    """The ids a stream must load: all, or category ``tools`` (id % 3 == 0)."""
-    return [i for i in ids() if stream == "items" or i % 3 == 0]
-
-
-def check_streams(files: dict[str, list[Any]]) -> None:
-    """Every stream has exactly its ids: none missing, none twice."""
-    assert sorted(files) == STREAMS
-    for stream in STREAMS:
-        got = files[stream]
-        assert len(got) == len(set(got)), f"{stream}: duplicates"
-        assert sorted(got) == expected(stream), stream
-
-
-def bookmark(state: dict[str, Any] | None, stream: str) -> Any:
-    """The stream's replication_key_value in a target's STATE."""
-    assert state is not None
-    return state["bookmarks"][stream]["replication_key_value"]
-
-
-def requests_logged(server: RealServer, since: int) -> list[tuple[str, dict[str, str], str]]:
-    """(path, query, status) of each request werkzeug logged after the first ``since`` lines."""
-    lines = server.log().splitlines()
-    for _ in range(20):  # werkzeug logs a request just after answering it
-        time.sleep(0.1)
-        later = server.log().splitlines()
-        if later == lines:
-            break
-        lines = later
-    found = []
-    for line in lines[since:]:
-        if (match := REQUEST.search(line)) and match.group(1) != "/":  # "/": the ready probe
-            url = urlsplit(match.group(1))
-            query = {k: v[0] for k, v in parse_qs(url.query).items()}
-            found.append((url.path, query, match.group(2)))
-    return found
-
-
-@pytest.fixture(scope="module")
-def smorest() -> Iterator[RealServer]:
-    """One Flask-Smorest app serving ``dataset()``."""
-    with serving("smorest") as server:
-        yield server
+smorest = server_fixture("smorest")
 
 
 def test_page_number_by_the_x_pagination_header(smorest: RealServer, tmp_path: Path) -> None:
     """Every record once; paging ends on the header's total: no request past the last page."""
-    since = len(smorest.log().splitlines())
-    loaded = into_jsonl(real_config("smorest_page_number", smorest), tmp_path)
-    loaded.check()
-    check_streams(loaded.files)
-    sent = requests_logged(smorest, since)
+    loaded, sent = run_logged(real_config("smorest_page_number", smorest), smorest, tmp_path)
+    check_streams(loaded, STREAMS)
     assert all(status == "200" for _, _, status in sent), sent
     assert {path for path, _, _ in sent} == {"/items/"}
     pages = {
@@ -99,13 +45,10 @@ def test_page_number_by_the_x_pagination_header(smorest: RealServer, tmp_path: P
 
 def test_no_paginator_configured_detects_the_header(smorest: RealServer, tmp_path: Path) -> None:
     """auto reads X-Pagination: page_number from its first_page to total_pages (10 a page)."""
-    since = len(smorest.log().splitlines())
-    loaded = into_jsonl(real_config("smorest_auto", smorest), tmp_path)
-    loaded.check()
-    check_streams(loaded.files)
+    loaded, sent = run_logged(real_config("smorest_auto", smorest), smorest, tmp_path)
+    check_streams(loaded, STREAMS)
     guess = '"total_header": "X-Pagination", "total_path": "total_pages", "base_page": 1}'
     assert loaded.tap_stderr.count(guess) == 2, loaded.tap_stderr[-3000:]
-    sent = requests_logged(smorest, since)
     pages = {
         stream: sorted(int(q.get("page", 1)) for _, q, _ in sent if q.get("category") == category)
         for stream, category in (("items", None), ("tools", "tools"))
@@ -114,20 +57,8 @@ def test_no_paginator_configured_detects_the_header(smorest: RealServer, tmp_pat
 
 
 def test_incremental_second_run_gets_only_the_changes(smorest: RealServer, tmp_path: Path) -> None:
-    first = into_jsonl(real_config("smorest_incremental", smorest), tmp_path / "1")
-    first.check()
-    assert sorted(first.files["items"]) == ids()
-    assert len(first.files["items"]) == len(ids())
-    assert bookmark(first.state, "items") == dataset()[-1]["updated_at"]
-    with serving("smorest", items=dataset(changed=True)) as changed:
-        cfg = real_config("smorest_incremental", changed)
-        second = into_jsonl(cfg, tmp_path / "2", state=first.state)
-        sent = requests_logged(changed, 0)
-    second.check()
-    assert sorted(second.files["items"]) == sorted(CHANGED + ADDED)
-    assert len(second.files["items"]) == len(CHANGED + ADDED)
-    assert bookmark(second.state, "items") == LATER
+    runs = incremental_runs("smorest_incremental", smorest, tmp_path, ["items"], log_requests=True)
     # The sync sent the bookmark as the query-args schema's updated_since (one page); the
     # request before it is the schema sample, from initial_value (README: Schemas).
-    synced = [q.get("updated_since") for path, q, _ in sent if path == "/items/"]
-    assert synced[-1:] == [dataset()[-1]["updated_at"]]
+    synced = [q.get("updated_since") for path, q, _ in runs.sent if path == "/items/"]
+    assert synced[-1:] == [LAST]
