@@ -9,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from singer_sdk.helpers._state import StateWriter
+
+from tap_restgeneric.sdk import StateWriter
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import TapState

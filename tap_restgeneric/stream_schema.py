@@ -55,34 +55,29 @@ class SchemaTracking(FastRecords):
     @property
     def awaits_first_page(self) -> bool:
         """True while the schema waits for the first page (no catalog and nothing declared)."""
-        return not (self.resource.schema_complete or self._inferred or self._tap_input_catalog)
+        return not (self.resource.schema_complete or self._inferred or self.has_input_catalog)
 
-    def _write_schema_message(self) -> None:
+    def write_schema(self) -> None:
         """Write SCHEMA unless it waits for the first page (or was written unchanged already)."""
         if not self.awaits_first_page:
             self._emit_schema()
 
     def _emit_schema(self) -> None:
         if self.schema != self._written_schema:
-            super()._write_schema_message()
+            self.write_sdk_schema()
             self.schema_changes += self._written_schema is not None
             self._written_schema = copy.deepcopy(self.schema)
 
     def adopt_schema(self, schema: dict[str, Any]) -> None:
         """Use a new schema from now on (stream maps are rebuilt from it when they exist)."""
-        self._schema = schema
-        if self._input_schema is not None:
-            self._input_schema = schema
-        if getattr(self._tap, "_mapper", None) is not None:
-            self._tap.mapper.register_raw_stream_schema(self.name, schema, self.primary_keys)
-            self._stream_maps = None
+        self.swap_schema(schema)
         self._guard = None
 
     def replace_schema(self, schema: dict[str, Any]) -> None:
         """Adopt a new schema for the rest of the run and announce it with a SCHEMA message."""
         self.adopt_schema(schema)
         if self.selected:
-            self._write_schema_message()
+            self.write_schema()
 
     def fit(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Type the schema from the first page if needed, then apply the drift policy."""
@@ -113,7 +108,7 @@ class SchemaTracking(FastRecords):
             return False
         if self.replication_method != REPLICATION_INCREMENTAL:
             return False
-        entry = ((self._tap.state or {}).get("bookmarks") or {}).get(self.tap_stream_id) or {}
+        entry = ((self.tap_state or {}).get("bookmarks") or {}).get(self.tap_stream_id) or {}
         return any(
             part.get("replication_key") == spec.replication_key
             and part.get("replication_key_value") is not None

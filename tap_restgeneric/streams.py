@@ -273,13 +273,11 @@ class RestGenericStream(SchemaTracking):
                 record.update(include)
         return kept
 
-    def _increment_stream_state(
-        self, latest_record: dict[str, Any], *, context: Context | None = None
-    ) -> None:
+    def observe_record(self, record: dict[str, Any], context: Context | None) -> None:
         """Track the cursor of each written record; bookmarks move only in ``_commit``."""
         if self._run is not None:
             try:
-                self._run.observe(latest_record, self._run.spec.primary_key or ())
+                self._run.observe(record, self._run.spec.primary_key or ())
             except IncrementalError as exc:
                 raise StreamRequestError(f"stream {self.name!r}: {exc}") from None
 
@@ -289,7 +287,7 @@ class RestGenericStream(SchemaTracking):
         """Store the bookmark (never backwards) and write a STATE message."""
         if run.store(self.get_context_state(context), window):
             self.state_manager.is_flushed = False
-            self._write_state_message()
+            self.write_state()
 
 
 def make_stream_class(

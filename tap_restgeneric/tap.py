@@ -13,13 +13,9 @@ from typing import Any
 
 import click
 from dotenv import dotenv_values
-from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.authenticators import APIAuthenticatorBase
-from singer_sdk.configuration._dict_config import parse_environment_config
 from singer_sdk.exceptions import ConfigValidationError
-from singer_sdk.helpers._classproperty import classproperty
-from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.singerlib import StateMessage
 from singer_sdk.tap_base import CliTestOptionValue
 
@@ -39,11 +35,18 @@ from tap_restgeneric.resolve import (
     OWN_SETTINGS,
     resolve_config,
 )
+from tap_restgeneric.sdk import (
+    ConfigInput,
+    TapSeam,
+    env_var_prefix,
+    environment_settings,
+    start_sync,
+)
 from tap_restgeneric.spec import ComponentSpec, RestApiSpec
 from tap_restgeneric.streams import RestGenericStream, make_stream_class
 
 
-class TapRestGeneric(Tap):
+class TapRestGeneric(TapSeam):
     """Singer tap for any REST API described in dlt's rest_api_source config dialect."""
 
     name = "tap-restgeneric"
@@ -144,8 +147,8 @@ class TapRestGeneric(Tap):
             config = copy.deepcopy(config)
         super().__init__(config=config, **kwargs)
 
-    @classproperty
-    def _env_var_config(cls) -> dict[str, Any]:
+    @classmethod
+    def env_var_config(cls) -> dict[str, Any]:
         """``TAP_RESTGENERIC_*`` settings, with numeric ones (``request_timeout``...) as numbers.
 
         The SDK passes a ``number`` setting's text on as a string (a type error), and ends the
@@ -158,32 +161,31 @@ class TapRestGeneric(Tap):
         numeric = {key: kind for key, prop in properties.items() if (kind := _numeric_kind(prop))}
         others = {key: prop for key, prop in properties.items() if key not in numeric}
         load_working_dotenv()
-        # os.devnull: the SDK would search for a .env upwards from its own installed files and
-        # let it override the environment; the working directory's was loaded just above.
-        config = parse_environment_config(
-            {**schema, "properties": others}, cls._env_var_prefix, dotenv_path=os.devnull
-        )
+        # No .env file read by the SDK: it would search upwards from its own installed files
+        # and let it override the environment; the working directory's was loaded just above.
+        prefix = env_var_prefix(cls)
+        config = environment_settings({**schema, "properties": others}, prefix)
         for key, kind in numeric.items():
-            name = cls._env_var_prefix + key.upper().replace("-", "_")
+            name = prefix + key.upper().replace("-", "_")
             if name in os.environ:
                 cls.logger.info("Parsing '%s' config from env variable '%s'.", key, name)
                 config[key] = _env_number(os.environ[name], kind)
         return config
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+    def validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Validate built-in settings with the SDK, then resolve our config into a spec."""
         install_log_redaction()
         own = tuple(f" in config[{key!r}]" for key in OWN_SETTINGS)
         required = {f"{key!r} is a required property" for key in OWN_SETTINGS}
         try:
-            checked = super()._validate_config(raise_errors=False)
+            checked = self.sdk_config_errors(raise_errors=False)
         except Exception:  # the SDK's schema check breaks on some values (stream_maps
             checked = []  # {"__else__": "x"}); resolve_config reports those with their path
             self.logger.debug("The SDK's config check failed", exc_info=True)
         errors = [shorten(e) for e in checked if not any(o in e for o in own) and e not in required]
         builtin = self.config_jsonschema["properties"].keys()
         try:
-            self.api: RestApiSpec = resolve_config(self._config, builtin)
+            self.api: RestApiSpec = resolve_config(self.config_dict, builtin)
         except ConfigValidationError as exc:
             errors.extend(exc.errors)
         if errors and raise_errors:
@@ -200,7 +202,7 @@ class TapRestGeneric(Tap):
         """Set when a stream synced side by side failed: the others stop before their next page."""
         return threading.Event()
 
-    def sync_all(self) -> None:  # type: ignore[misc]  # the SDK marks it final; no hook exists
+    def sync_selected_streams(self) -> None:
         """Sync every selected stream; independent top-level ones side by side when allowed.
 
         With ``max_concurrency`` above 1 and several top-level streams, this is the SDK's
@@ -227,13 +229,9 @@ class TapRestGeneric(Tap):
         ]
         width = min(self.api.max_concurrency, len(roots))
         if width <= 1:
-            super().sync_all()
+            self.sdk_sync_all()
             return
-        self._state_writer = SnapshotStateWriter(self.message_writer)
-        self._reset_state_progress_markers()
-        self._set_compatible_replication_methods()
-        if self.state:
-            self._state_writer.write_state(self.state)
+        start_sync(self, SnapshotStateWriter(self.message_writer))
         for stream in self.streams.values():
             if not (stream.selected or stream.has_selected_descendents):
                 self.logger.info("Skipping deselected stream '%s'.", stream.name)
@@ -334,7 +332,7 @@ class TapRestGeneric(Tap):
         """Read --config files (JSON, or YAML by extension); unreadable files end the run."""
         with clean_failures(cls.logger):
             config, parse_env = read_config_files(value, cls.logger)
-        return _ConfigInput(config=config, parse_env=parse_env)
+        return ConfigInput(config=config, parse_env=parse_env)
 
     @classmethod
     def cb_discover(cls, ctx: click.Context, param: click.Option, value: bool) -> None:
@@ -349,7 +347,7 @@ class TapRestGeneric(Tap):
             if value != CliTestOptionValue.Schema.value:
                 super().cb_test(ctx, param, value)
                 return
-            config: _ConfigInput = ctx.params.get("config", _ConfigInput())
+            config: ConfigInput = ctx.params.get("config", ConfigInput())
             tap = cls(config=config.config, parse_env_config=config.parse_env)
             tap.infer_schemas()
             tap.write_schemas()

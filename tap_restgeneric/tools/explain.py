@@ -77,7 +77,7 @@ class Preview:
             self._page(report, pages)
             last = report
         self._detected(loop, index)
-        self._schema()
+        self._show_schema()
         self._state(loop, last)
 
     def _context(self, tap: TapRestGeneric, stream: RestGenericStream) -> dict[str, Any] | None:
@@ -148,7 +148,7 @@ class Preview:
                 "cursor or page count); if the API pages, configure a paginator"
             )
 
-    def _schema(self) -> None:
+    def _show_schema(self) -> None:
         resource = self.stream.resource
         self.text("")
         if resource.schema_complete:

@@ -32,7 +32,7 @@ def check_config(config: Mapping[str, Any]) -> Checked:
         tap = TapRestGeneric(
             config=dict(config), parse_env_config=False, validate_config=False, setup_mapper=False
         )
-        errors = tap._validate_config(raise_errors=False)
+        errors = tap.validate_config(raise_errors=False)
     spec: RestApiSpec | None = None if errors else tap.api
     # the SDK's "'client' is a required property" repeats the tap's own line for it
     errors = [e for e in errors if not any(_SDK_REQUIRED.format(k) == e for k in REQUIRED_SETTINGS)]
