@@ -513,7 +513,7 @@ def test_explicit_null_in_resource_resets_the_default() -> None:
     assert res.endpoint.data_selector is None
     assert res.endpoint.headers == {}
     assert res.endpoint.paginator == ComponentSpec(
-        "json_link", {"next_url_path": "links.next", "stop_condition": None}
+        "json_link", {"next_url_path": "links.next", "relative_to": "url", "stop_condition": None}
     )
 
 
