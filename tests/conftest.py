@@ -1,4 +1,9 @@
-"""Shared fixtures: the embedded demo API on a free loopback port, a Meltano project."""
+"""Shared fixtures (the demo API on a free loopback port, a Meltano project) and the fast lane.
+
+``bash scripts/test --fast`` runs ``-m "not slow"``: the modules below start processes (the CLI,
+targets, Meltano, PostgreSQL, API frameworks) or run long campaigns, and are marked ``slow``
+here by module, so a new test in them is slow too. CI runs everything.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,38 @@ from cli import ROOT, clean_env, tool
 
 from tap_restgeneric.demo import DemoServer
 from tap_restgeneric.redaction import REDACT
+
+SLOW_MODULES = frozenset(
+    {
+        "test_benchmark_smoke",
+        "test_cli",
+        "test_faults",
+        "test_fuzz_config",
+        "test_hostile_config",
+        "test_hostile_requests",
+        "test_hostile_secrets",
+        "test_hygiene",
+        "test_incremental_e2e",
+        "test_large_responses",
+        "test_postgres",
+        "test_promise_campaign",
+        "test_promise_e2e",
+        "test_schemas_e2e",
+        "test_sdk_suite",
+        "test_seeds",
+        "test_settings",
+        "test_shop_e2e",
+        "test_walkthrough",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests of SLOW_MODULES and of the real-framework modules ``slow``."""
+    for item in items:
+        stem = item.path.stem
+        if stem in SLOW_MODULES or stem.startswith("test_real_"):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)
