@@ -26,9 +26,7 @@ from singer_sdk.exceptions import ConfigValidationError, MapExpressionError, Str
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from tap_restgeneric.drift import SchemaDriftError
-from tap_restgeneric.errors import StreamRequestError, format_path
-from tap_restgeneric.fields import (
+from tap_restgeneric.config.fields import (
     MAX_DEPTH,
     MAX_LINE,
     MAX_NODES,
@@ -38,6 +36,8 @@ from tap_restgeneric.fields import (
     nested_beyond,
     shorten,
 )
+from tap_restgeneric.errors import StreamRequestError, format_path
+from tap_restgeneric.records.drift import SchemaDriftError
 from tap_restgeneric.redaction import excerpt, install_log_redaction
 
 MAX_CONFIG_BYTES = 10 * 1024 * 1024

@@ -19,15 +19,9 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.singerlib import StateMessage
 from singer_sdk.tap_base import CliTestOptionValue
 
-from tap_restgeneric.auth import AUTHS, Authenticator
 from tap_restgeneric.cli import clean_failures, read_config_files, read_json_input
-from tap_restgeneric.family import fields_for_children
-from tap_restgeneric.fields import shorten
-from tap_restgeneric.limiter import HostLimiter
-from tap_restgeneric.output import SerializedWriter
-from tap_restgeneric.parallel import SnapshotStateWriter, sync_side_by_side
-from tap_restgeneric.redaction import install_log_redaction
-from tap_restgeneric.resolve import (
+from tap_restgeneric.config.fields import shorten
+from tap_restgeneric.config.resolve import (
     MAX_CONCURRENCY,
     MAX_REQUEST_TIMEOUT,
     MAX_SAMPLE_PAGES,
@@ -35,6 +29,10 @@ from tap_restgeneric.resolve import (
     OWN_SETTINGS,
     resolve_config,
 )
+from tap_restgeneric.config.spec import ComponentSpec, RestApiSpec
+from tap_restgeneric.http.auth import AUTHS, Authenticator
+from tap_restgeneric.http.limiter import HostLimiter
+from tap_restgeneric.redaction import install_log_redaction
 from tap_restgeneric.sdk import (
     ConfigInput,
     TapSeam,
@@ -42,8 +40,10 @@ from tap_restgeneric.sdk import (
     environment_settings,
     start_sync,
 )
-from tap_restgeneric.spec import ComponentSpec, RestApiSpec
-from tap_restgeneric.streams import RestGenericStream, make_stream_class
+from tap_restgeneric.sync.family import fields_for_children
+from tap_restgeneric.sync.output import SerializedWriter
+from tap_restgeneric.sync.parallel import SnapshotStateWriter, sync_side_by_side
+from tap_restgeneric.sync.streams import RestGenericStream, make_stream_class
 
 
 class TapRestGeneric(TapSeam):

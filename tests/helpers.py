@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tap_restgeneric import requester
-from tap_restgeneric.sequence import UnprovenEnd
-from tap_restgeneric.streams import RestGenericStream
+from tap_restgeneric.http import requester
+from tap_restgeneric.sync.sequence import UnprovenEnd
+from tap_restgeneric.sync.streams import RestGenericStream
 from tap_restgeneric.tap import TapRestGeneric
 
 BASE_URL = "https://api.example.com"

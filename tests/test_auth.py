@@ -27,8 +27,8 @@ from helpers import (
 )
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_restgeneric import auth
 from tap_restgeneric.errors import StreamRequestError
+from tap_restgeneric.http import auth
 
 URL = f"{BASE_URL}/items"
 TOKEN_URL = "https://auth.example.com/oauth/token"

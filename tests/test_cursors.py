@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tap_restgeneric.bookmarks import IncrementalError, IncrementalRun, Window, content_hash
-from tap_restgeneric.cursors import (
+from tap_restgeneric.config.spec import IncrementalSpec
+from tap_restgeneric.records.cursors import (
     compare,
     detect_format,
     parse_duration,
@@ -16,7 +16,7 @@ from tap_restgeneric.cursors import (
     render,
     shift,
 )
-from tap_restgeneric.spec import IncrementalSpec
+from tap_restgeneric.sync.bookmarks import IncrementalError, IncrementalRun, Window, content_hash
 
 UTC = timezone.utc
 NOW = datetime(2024, 2, 1, tzinfo=UTC)

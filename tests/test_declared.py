@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tap_restgeneric.declared import declared_schema, finish_schema
+from tap_restgeneric.config.declared import declared_schema, finish_schema
 from tap_restgeneric.errors import ConfigErrors
 
 R2 = "config['resources'][2]"

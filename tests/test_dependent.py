@@ -17,10 +17,10 @@ import requests_mock
 from helpers import BASE_URL, UnexpectedRequestError, resource, sync
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_restgeneric import streams
+from tap_restgeneric.config.resolve import resolve_config
+from tap_restgeneric.config.spec import ResourceSpec
 from tap_restgeneric.errors import StreamRequestError
-from tap_restgeneric.resolve import resolve_config
-from tap_restgeneric.spec import ResourceSpec
+from tap_restgeneric.sync import streams
 from tap_restgeneric.tap import TapRestGeneric
 
 Message = dict[str, Any]

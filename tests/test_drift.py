@@ -26,9 +26,9 @@ from click.testing import CliRunner
 from helpers import BASE_URL, make_tap, page, record_sleeps, resource, serve, sync_tap
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_restgeneric import inference
-from tap_restgeneric.drift import Checker, DriftGuard, SchemaDriftError
-from tap_restgeneric.inference import infer_schema
+from tap_restgeneric.records import inference
+from tap_restgeneric.records.drift import Checker, DriftGuard, SchemaDriftError
+from tap_restgeneric.records.inference import infer_schema
 from tap_restgeneric.tap import TapRestGeneric
 
 Message = dict[str, Any]

@@ -26,9 +26,9 @@ from cli import Run, run_tap
 from faults import FaultServer, Request
 from reliability import FIGURES
 
-from tap_restgeneric import requester
 from tap_restgeneric.errors import StreamRequestError
-from tap_restgeneric.prefetch import SLOW_RESPONSE
+from tap_restgeneric.http import requester
+from tap_restgeneric.http.prefetch import SLOW_RESPONSE
 from tap_restgeneric.tap import TapRestGeneric
 
 pytest_plugins = ["reliability"]

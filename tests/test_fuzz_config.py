@@ -34,14 +34,14 @@ from hypothesis import strategies as st
 from seed_configs import SEED_CONFIGS
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_restgeneric.auth import AUTHS
+from tap_restgeneric.config.endpoints import ACTION_FIELDS, ENDPOINT_FIELDS, ERROR_HANDLER_FIELDS
+from tap_restgeneric.config.incremental import INCREMENTAL_FIELDS
+from tap_restgeneric.config.resolve import CLIENT_FIELDS, RESOURCE_FIELDS, resolve_config
+from tap_restgeneric.config.templates import Template, TemplateError
 from tap_restgeneric.demo import DemoServer
-from tap_restgeneric.endpoints import ACTION_FIELDS, ENDPOINT_FIELDS, ERROR_HANDLER_FIELDS
-from tap_restgeneric.incremental import INCREMENTAL_FIELDS
+from tap_restgeneric.http.auth import AUTHS
 from tap_restgeneric.paginators import PAGINATORS
-from tap_restgeneric.resolve import CLIENT_FIELDS, RESOURCE_FIELDS, resolve_config
 from tap_restgeneric.tap import TapRestGeneric
-from tap_restgeneric.templates import Template, TemplateError
 
 Config = dict[str, Any]
 PathParts = tuple[str | int, ...]

@@ -41,14 +41,14 @@ from tap_restgeneric.cli import (
     clean_failures,
     read_config_file,
 )
-from tap_restgeneric.fields import MAX_DEPTH, MAX_LINE, MAX_NODES
-from tap_restgeneric.redaction import REDACT
-from tap_restgeneric.resolve import (
+from tap_restgeneric.config.fields import MAX_DEPTH, MAX_LINE, MAX_NODES
+from tap_restgeneric.config.resolve import (
     MAX_ERROR_LINES,
     MAX_RESOURCES,
     MAX_SECRET_VALUES,
     resolve_config,
 )
+from tap_restgeneric.redaction import REDACT
 from tap_restgeneric.tap import TapRestGeneric
 
 CASE_SECONDS = 20.0

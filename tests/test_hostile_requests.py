@@ -29,9 +29,10 @@ import pytest
 from cli import ROOT, clean_env
 from helpers import make_tap, records_of, resource
 
-from tap_restgeneric import requester, templates
+from tap_restgeneric.config import templates
+from tap_restgeneric.config.templates import Template, TemplateError
 from tap_restgeneric.errors import StreamRequestError
-from tap_restgeneric.templates import Template, TemplateError
+from tap_restgeneric.http import requester
 
 DRIP_INTERVAL = 0.3
 DRIP_BODY = json.dumps({"data": [{"id": i, "pad": "x" * 20} for i in range(40)]}).encode()
@@ -154,7 +155,7 @@ def figures() -> Iterator[Counter[str]]:
 
 TAP = [sys.executable, "-m", "tap_restgeneric.tap"]
 CAPPED = (
-    "import sys; from tap_restgeneric import requester; requester.MAX_BODY_BYTES = 1 << 20; "
+    "import sys; from tap_restgeneric.http import requester; requester.MAX_BODY_BYTES = 1 << 20; "
     "from tap_restgeneric.tap import TapRestGeneric; sys.argv[0] = 'tap-restgeneric'; "
     "TapRestGeneric.cli()"
 )

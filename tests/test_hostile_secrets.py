@@ -36,7 +36,7 @@ from cli import ROOT, clean_env
 from hostile_servers import ECHO_STYLES, EchoApi, Received, Recorder, escape
 from reliability import FIGURES
 
-from tap_restgeneric.credentials import Credentials
+from tap_restgeneric.http.credentials import Credentials
 from tap_restgeneric.redaction import REDACT, Redactor, excerpt, looks_like_credential
 
 pytest_plugins = ["reliability"]

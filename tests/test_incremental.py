@@ -25,10 +25,10 @@ from helpers import (
 )
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_restgeneric import streams
+from tap_restgeneric.config.incremental import INCREMENTAL_FIELDS
+from tap_restgeneric.config.resolve import resolve_config
 from tap_restgeneric.errors import StreamRequestError, one_of
-from tap_restgeneric.incremental import INCREMENTAL_FIELDS
-from tap_restgeneric.resolve import resolve_config
+from tap_restgeneric.sync import streams
 from tap_restgeneric.tap import TapRestGeneric
 
 Message = dict[str, Any]

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tap_restgeneric.inference import infer_schema, merge_schemas, schema_of_value
+from tap_restgeneric.records.inference import infer_schema, merge_schemas, schema_of_value
 
 AP = {"additionalProperties": True}
 

@@ -40,17 +40,18 @@ from cli import clean_env
 from helpers import make_tap, records_of, resource
 from local_server import LocalServer
 
-from tap_restgeneric import requester, selectors
 from tap_restgeneric.errors import StreamRequestError
-from tap_restgeneric.selectors import (
+from tap_restgeneric.http import requester
+from tap_restgeneric.records import selectors
+from tap_restgeneric.records.selectors import (
     ChunkedParse,
     StreamedRecords,
     chunk_keys,
     guess_path,
     reads_into,
 )
-from tap_restgeneric.sequence import UnprovenEnd
-from tap_restgeneric.streams import RestGenericStream
+from tap_restgeneric.sync.sequence import UnprovenEnd
+from tap_restgeneric.sync.streams import RestGenericStream
 
 LARGE_MB = float(os.environ.get("LARGE_RESPONSE_TEST_MB", "40"))
 _encode = msgspec.json.Encoder().encode

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tap_restgeneric.drift import Checker, DriftGuard
-from tap_restgeneric.inference import widen
-from tap_restgeneric.page_check import PageCheck
+from tap_restgeneric.records.drift import Checker, DriftGuard
+from tap_restgeneric.records.inference import widen
+from tap_restgeneric.records.page_check import PageCheck
 
 ITEM_SCHEMA: dict[str, Any] = {
     "type": ["object"],

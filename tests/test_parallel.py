@@ -22,7 +22,7 @@ from helpers import Message, sync
 from singer_sdk.helpers.types import TapState
 
 from tap_restgeneric.errors import StreamRequestError
-from tap_restgeneric.parallel import SnapshotStateWriter, sync_side_by_side
+from tap_restgeneric.sync.parallel import SnapshotStateWriter, sync_side_by_side
 from tap_restgeneric.tap import TapRestGeneric
 
 SIZES = {"/alpha": 35, "/beta": 42, "/gamma": 28}
@@ -181,7 +181,7 @@ def test_failures_are_raised_in_stream_order_after_every_stream_ended(
         sync_side_by_side(streams, 3, halt)  # type: ignore[arg-type]
     assert finished == ["b"]
     assert not halt.is_set()
-    logged = [r.getMessage() for r in caplog.records if r.name == "tap_restgeneric.parallel"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "tap_restgeneric.sync.parallel"]
     assert logged == ["stream 'c': failed"]
 
 

@@ -17,10 +17,10 @@ import requests
 from faults import FaultServer
 from helpers import Message, sync
 
-from tap_restgeneric import requester
-from tap_restgeneric.limiter import HostLimiter
-from tap_restgeneric.prefetch import SLOW_RESPONSE, Prefetcher
-from tap_restgeneric.streams import RestGenericStream
+from tap_restgeneric.http import requester
+from tap_restgeneric.http.limiter import HostLimiter
+from tap_restgeneric.http.prefetch import SLOW_RESPONSE, Prefetcher
+from tap_restgeneric.sync.streams import RestGenericStream
 
 RECORDS = 95  # ten pages of 10 (the last one short)
 

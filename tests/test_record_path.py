@@ -18,7 +18,7 @@ import requests_mock
 from helpers import BASE_URL, Message, page, resource, serve, sync
 from singer_sdk.exceptions import AbortedSyncPausedException
 
-from tap_restgeneric.fastpath import FastRecords
+from tap_restgeneric.sync.fastpath import FastRecords
 from tap_restgeneric.tap import TapRestGeneric
 
 DAY = "2024-01-0{}T00:00:00Z"

@@ -14,9 +14,14 @@ from cli import secret_variables
 from seed_configs import SEED_CONFIGS
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_restgeneric.auth import AUTHS
-from tap_restgeneric.resolve import resolve_config
-from tap_restgeneric.spec import DEFAULT_RETRY_STATUSES, ComponentSpec, RestApiSpec, RetrySpec
+from tap_restgeneric.config.resolve import resolve_config
+from tap_restgeneric.config.spec import (
+    DEFAULT_RETRY_STATUSES,
+    ComponentSpec,
+    RestApiSpec,
+    RetrySpec,
+)
+from tap_restgeneric.http.auth import AUTHS
 
 BASE = "https://api.example.com"
 CLIENT = {"base_url": BASE}

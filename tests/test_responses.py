@@ -14,10 +14,10 @@ import requests_mock
 from helpers import BASE_URL, make_tap, page, record_sleeps, records_of, resource, run, serve
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_restgeneric import requester
+from tap_restgeneric.config.spec import RetrySpec
 from tap_restgeneric.errors import StreamRequestError
-from tap_restgeneric.limiter import HostLimiter
-from tap_restgeneric.spec import RetrySpec
+from tap_restgeneric.http import requester
+from tap_restgeneric.http.limiter import HostLimiter
 
 URL = f"{BASE_URL}/items"
 OK = page({"data": [{"id": 1}, {"id": 2}]})

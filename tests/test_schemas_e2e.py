@@ -43,7 +43,7 @@ from helpers import sync as sync_in_process
 from tap_restgeneric.demo import DemoServer
 from tap_restgeneric.demo.data import DATASETS, records
 from tap_restgeneric.demo.shop import SHOP_MISSING_ORDER, shop_events, shop_items, shop_orders
-from tap_restgeneric.inference import infer_schema
+from tap_restgeneric.records.inference import infer_schema
 
 # jsonschema (installed with singer-sdk) ships no type stubs.
 Draft7Validator: Any = importlib.import_module("jsonschema").Draft7Validator

@@ -26,7 +26,7 @@ from singer_sdk.plugin_base import PluginBase
 from singer_sdk.singerlib import RecordMessage
 
 from tap_restgeneric import sdk
-from tap_restgeneric.streams import RestGenericStream
+from tap_restgeneric.sync.streams import RestGenericStream
 from tap_restgeneric.tap import TapRestGeneric
 
 PACKAGE = Path(__file__).resolve().parent.parent / "tap_restgeneric"

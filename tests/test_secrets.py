@@ -24,9 +24,9 @@ import pytest
 from cli import clean_env, example
 from singer_sdk.exceptions import ConfigValidationError
 
+from tap_restgeneric.config.resolve import resolve_config
 from tap_restgeneric.demo import DemoServer
 from tap_restgeneric.demo.server import CREDENTIALS
-from tap_restgeneric.resolve import resolve_config
 
 TAP = [sys.executable, "-m", "tap_restgeneric.tap"]
 QUERY_KEY = "q/sec ret+key=777&z"  # a key whose URL-encoded forms differ from the raw value

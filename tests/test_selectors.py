@@ -10,7 +10,7 @@ import requests_mock
 from helpers import BASE_URL, make_tap, page, records_of, resource, run, sent_urls, serve
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_restgeneric.selectors import detect_selector
+from tap_restgeneric.records.selectors import detect_selector
 
 URL = f"{BASE_URL}/items"
 

@@ -32,10 +32,10 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from singer_sdk.configuration import _dict_config as dict_config
 
+from tap_restgeneric.config.spec import RetrySpec
 from tap_restgeneric.demo import DemoServer
 from tap_restgeneric.demo.server import TOUCH_PATH
-from tap_restgeneric.requester import _waits
-from tap_restgeneric.spec import RetrySpec
+from tap_restgeneric.http.requester import _waits
 from tap_restgeneric.tap import TapRestGeneric
 
 TAP = [sys.executable, "-m", "tap_restgeneric.tap"]

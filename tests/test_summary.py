@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from cli import example, run_tap
 
-from tap_restgeneric import summary
 from tap_restgeneric.demo import DemoServer
 from tap_restgeneric.demo.data import records
+from tap_restgeneric.sync import summary
 
 
 def summary_lines(stderr: str) -> list[str]:

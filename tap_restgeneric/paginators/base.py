@@ -10,11 +10,11 @@ from typing import Any, ClassVar, NamedTuple
 import requests
 from singer_sdk.streams.rest import HTTPRequest
 
+from tap_restgeneric.config.fields import Field, check_options
+from tap_restgeneric.config.templates import Template, TemplateError
 from tap_restgeneric.errors import ConfigErrors, Path
-from tap_restgeneric.fields import Field, check_options
+from tap_restgeneric.records.selectors import check_jsonpath, compile_path, first_value
 from tap_restgeneric.registry import Registry
-from tap_restgeneric.selectors import check_jsonpath, compile_path, first_value
-from tap_restgeneric.templates import Template, TemplateError
 
 PAGINATORS: Registry[type[Paginator]] = Registry("paginator")
 

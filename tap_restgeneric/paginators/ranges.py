@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 
 from singer_sdk.streams.rest import HTTPRequest
 
+from tap_restgeneric.config.fields import REQUIRED, Field
 from tap_restgeneric.errors import ConfigErrors, Path
-from tap_restgeneric.fields import REQUIRED, Field
 from tap_restgeneric.paginators.base import (
     PAGINATORS,
     STOP_CONDITION,
@@ -26,7 +26,7 @@ from tap_restgeneric.paginators.base import (
     read_path,
     set_body_path,
 )
-from tap_restgeneric.selectors import compile_path, first_value
+from tap_restgeneric.records.selectors import compile_path, first_value
 
 logger = logging.getLogger(__name__)
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")

@@ -9,8 +9,8 @@ from urllib.parse import urljoin
 
 from singer_sdk.streams.rest import HTTPRequest
 
+from tap_restgeneric.config.fields import Field
 from tap_restgeneric.errors import ConfigErrors, Path
-from tap_restgeneric.fields import Field
 from tap_restgeneric.paginators.base import (
     PAGINATORS,
     STOP_CONDITION,

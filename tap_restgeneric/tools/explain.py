@@ -10,8 +10,8 @@ from typing import Any
 import requests
 
 from tap_restgeneric.errors import format_path
-from tap_restgeneric.schemas import inferred_schema, schema_for
-from tap_restgeneric.streams import RestGenericStream
+from tap_restgeneric.records.schemas import inferred_schema, schema_for
+from tap_restgeneric.sync.streams import RestGenericStream
 from tap_restgeneric.tap import TapRestGeneric
 from tap_restgeneric.tools.common import ToolError, short_json
 from tap_restgeneric.tools.pageloop import PageLoop, PageReport

@@ -6,10 +6,10 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from tap_restgeneric.endpoints import _SINGLE_ENTITY
+from tap_restgeneric.config.endpoints import _SINGLE_ENTITY
+from tap_restgeneric.config.resolve import expand_resource, merge_defaults
+from tap_restgeneric.config.spec import RestApiSpec
 from tap_restgeneric.errors import ConfigErrors, Path, format_path
-from tap_restgeneric.resolve import expand_resource, merge_defaults
-from tap_restgeneric.spec import RestApiSpec
 
 LOADING_HINTS = (
     "merge_key",

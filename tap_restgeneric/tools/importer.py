@@ -9,9 +9,9 @@ import math
 from pathlib import Path as FilePath
 from typing import Any
 
+from tap_restgeneric.config.secrets import is_reference
 from tap_restgeneric.errors import Path, format_path
 from tap_restgeneric.redaction import SENSITIVE_KEYS
-from tap_restgeneric.secrets import is_reference
 from tap_restgeneric.tools.common import ToolError, err
 from tap_restgeneric.tools.snippet import code_block, config_literal, replace_secrets
 from tap_restgeneric.tools.validate import check_config

@@ -8,11 +8,11 @@ from typing import Any
 
 import requests
 
-from tap_restgeneric.bookmarks import IncrementalError, IncrementalRun, Window, utc_now
 from tap_restgeneric.errors import StreamRequestError
 from tap_restgeneric.paginators.auto import AutoPaginator
-from tap_restgeneric.sequence import PageSequence, PageStep, UnprovenEnd
-from tap_restgeneric.streams import RestGenericStream
+from tap_restgeneric.sync.bookmarks import IncrementalError, IncrementalRun, Window, utc_now
+from tap_restgeneric.sync.sequence import PageSequence, PageStep, UnprovenEnd
+from tap_restgeneric.sync.streams import RestGenericStream
 
 
 @dataclass

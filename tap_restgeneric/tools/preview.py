@@ -13,7 +13,7 @@ from typing import Any
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_restgeneric.errors import StreamRequestError, did_you_mean
-from tap_restgeneric.streams import RestGenericStream
+from tap_restgeneric.sync.streams import RestGenericStream
 from tap_restgeneric.tap import TapRestGeneric
 from tap_restgeneric.tools.common import ConfigFiles, ToolError, out, quiet_logs
 from tap_restgeneric.tools.explain import Preview, Print

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tap_restgeneric.resolve import REQUIRED_SETTINGS
-from tap_restgeneric.spec import RestApiSpec
+from tap_restgeneric.config.resolve import REQUIRED_SETTINGS
+from tap_restgeneric.config.spec import RestApiSpec
 from tap_restgeneric.tap import TapRestGeneric
 from tap_restgeneric.tools.common import ConfigFiles, ToolError, out, quiet_logs
 from tap_restgeneric.tools.hints import config_warnings

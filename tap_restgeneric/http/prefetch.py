@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from tap_restgeneric.requester import Fetched, Requester
+from tap_restgeneric.http.requester import Fetched, Requester
 
 Key = tuple[Any, ...]
 SLOW_RESPONSE = 0.005

@@ -6,13 +6,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path as FilePath
 from typing import Any
 
-from tap_restgeneric.cursors import detect_format
-from tap_restgeneric.declared import declared_schema, finish_schema
-from tap_restgeneric.drift import POLICIES
+from tap_restgeneric.config.declared import declared_schema, finish_schema
+from tap_restgeneric.config.spec import EndpointSpec, ResourceSpec
 from tap_restgeneric.errors import ConfigErrors, Path, one_of
-from tap_restgeneric.family import parent_context_fields
-from tap_restgeneric.inference import infer_schema
-from tap_restgeneric.spec import EndpointSpec, ResourceSpec
+from tap_restgeneric.records.cursors import detect_format
+from tap_restgeneric.records.drift import POLICIES
+from tap_restgeneric.records.inference import infer_schema
+from tap_restgeneric.sync.family import parent_context_fields
 
 CONTRACT_POLICIES = {"evolve": "evolve", "freeze": "fail", "discard_value": "freeze"}
 

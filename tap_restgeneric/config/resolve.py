@@ -11,19 +11,15 @@ from pathlib import Path as FilePath
 from typing import Any
 from urllib.parse import urlsplit
 
-from tap_restgeneric.auth import AUTHS
-from tap_restgeneric.cursors import parse_point
-from tap_restgeneric.dependencies import find_parent, parents_first, rewrite_resolve_params
-from tap_restgeneric.drift import POLICIES
-from tap_restgeneric.endpoints import (
+from tap_restgeneric.config.dependencies import find_parent, parents_first, rewrite_resolve_params
+from tap_restgeneric.config.endpoints import (
     ENDPOINT_FIELDS,
     ClientDefaults,
     component,
     endpoint_spec,
     retry_policy,
 )
-from tap_restgeneric.errors import ConfigErrors, Path
-from tap_restgeneric.fields import (
+from tap_restgeneric.config.fields import (
     MAX_DEPTH,
     MAX_NODES,
     REQUIRED,
@@ -37,11 +33,15 @@ from tap_restgeneric.fields import (
     nested_beyond,
     shorten,
 )
+from tap_restgeneric.config.secrets import resolve_secrets, secret_values
+from tap_restgeneric.config.spec import ResourceSpec, RestApiSpec, RetrySpec
+from tap_restgeneric.errors import ConfigErrors, Path
+from tap_restgeneric.http.auth import AUTHS
 from tap_restgeneric.paginators import PAGINATORS
+from tap_restgeneric.records.cursors import parse_point
+from tap_restgeneric.records.drift import POLICIES
+from tap_restgeneric.records.schemas import drift_policy, resource_schema
 from tap_restgeneric.redaction import REDACT
-from tap_restgeneric.schemas import drift_policy, resource_schema
-from tap_restgeneric.secrets import resolve_secrets, secret_values
-from tap_restgeneric.spec import ResourceSpec, RestApiSpec, RetrySpec
 
 MAX_REQUEST_TIMEOUT = 3600
 MAX_SAMPLE_PAGES = 100

@@ -8,7 +8,8 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from tap_restgeneric.cursors import (
+from tap_restgeneric.config.spec import IncrementalSpec
+from tap_restgeneric.records.cursors import (
     as_datetime,
     compare,
     detect_format,
@@ -16,8 +17,7 @@ from tap_restgeneric.cursors import (
     render,
     shift,
 )
-from tap_restgeneric.selectors import compile_path, first_value
-from tap_restgeneric.spec import IncrementalSpec
+from tap_restgeneric.records.selectors import compile_path, first_value
 
 Point = datetime | float | str
 MAX_BOUNDARY_KEYS = 1000

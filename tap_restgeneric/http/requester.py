@@ -28,10 +28,10 @@ import msgspec
 import requests
 import urllib3.exceptions
 
+from tap_restgeneric.config.spec import ResponseAction, RetrySpec
 from tap_restgeneric.errors import StreamRequestError
-from tap_restgeneric.limiter import HostLimiter
+from tap_restgeneric.http.limiter import HostLimiter
 from tap_restgeneric.redaction import REDACT, excerpt
-from tap_restgeneric.spec import ResponseAction, RetrySpec
 
 logger = logging.getLogger(__name__)
 TRANSIENT_ERRORS = (

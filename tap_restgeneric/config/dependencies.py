@@ -6,10 +6,10 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from tap_restgeneric.config.placeholders import collect, fields_in
+from tap_restgeneric.config.spec import ResourceSpec
 from tap_restgeneric.errors import ConfigErrors, Path
-from tap_restgeneric.placeholders import collect, fields_in
-from tap_restgeneric.selectors import check_jsonpath
-from tap_restgeneric.spec import ResourceSpec
+from tap_restgeneric.records.selectors import check_jsonpath
 
 RESOLVE_KEYS = frozenset({"type", "resource", "field"})
 PLACES = ("path", "params", "json", "data", "headers")

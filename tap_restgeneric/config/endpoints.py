@@ -7,23 +7,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tap_restgeneric.auth import AUTHS
-from tap_restgeneric.errors import ConfigErrors, Path, one_of
-from tap_restgeneric.fields import REQUIRED, Field, check_options, check_value, json_type
-from tap_restgeneric.incremental import incremental_names, incremental_spec
-from tap_restgeneric.paginators import PAGINATORS
-from tap_restgeneric.placeholders import Allowed, bind_path, check_placeholders
-from tap_restgeneric.redaction import SENSITIVE_KEYS
-from tap_restgeneric.registry import Registry
-from tap_restgeneric.secrets import lookup, report_missing
-from tap_restgeneric.selectors import WHOLE_BODY, check_jsonpath
-from tap_restgeneric.spec import (
+from tap_restgeneric.config.fields import REQUIRED, Field, check_options, check_value, json_type
+from tap_restgeneric.config.incremental import incremental_names, incremental_spec
+from tap_restgeneric.config.placeholders import Allowed, bind_path, check_placeholders
+from tap_restgeneric.config.secrets import lookup, report_missing
+from tap_restgeneric.config.spec import (
     DEFAULT_RETRY_STATUSES,
     ComponentSpec,
     EndpointSpec,
     ResponseAction,
     RetrySpec,
 )
+from tap_restgeneric.errors import ConfigErrors, Path, one_of
+from tap_restgeneric.http.auth import AUTHS
+from tap_restgeneric.paginators import PAGINATORS
+from tap_restgeneric.records.selectors import WHOLE_BODY, check_jsonpath
+from tap_restgeneric.redaction import SENSITIVE_KEYS
+from tap_restgeneric.registry import Registry
 
 ENDPOINT_FIELDS = {
     "path": Field("string"),

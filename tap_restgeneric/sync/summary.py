@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tap_restgeneric.sequence import End
+    from tap_restgeneric.sync.sequence import End
 
 logger = logging.getLogger("tap-restgeneric.summary")
 PROGRESS_EVERY = 30.0

@@ -23,12 +23,12 @@ from urllib.parse import unquote, unquote_plus, urlsplit, urlunsplit
 import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
 
-from tap_restgeneric.deadline import mount_deadlines
+from tap_restgeneric.http.deadline import mount_deadlines
+from tap_restgeneric.http.urls import origin
 from tap_restgeneric.redaction import REDACT
-from tap_restgeneric.urls import origin
 
 if TYPE_CHECKING:
-    from tap_restgeneric.spec import RestApiSpec
+    from tap_restgeneric.config.spec import RestApiSpec
 
 _BODY_HEADERS = ("Content-Length", "Content-Type", "Transfer-Encoding")
 PORTABLE_HEADERS = frozenset(

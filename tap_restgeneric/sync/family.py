@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tap_restgeneric.dependencies import context_key
-from tap_restgeneric.selectors import Finder, compile_path
-from tap_restgeneric.spec import ResourceSpec
+from tap_restgeneric.config.dependencies import context_key
+from tap_restgeneric.config.spec import ResourceSpec
+from tap_restgeneric.records.selectors import Finder, compile_path
 
 
 class MissingParentField(Exception):

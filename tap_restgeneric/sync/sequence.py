@@ -21,13 +21,11 @@ import requests
 from singer_sdk.streams.rest import HTTPRequest
 
 from tap_restgeneric.errors import StreamRequestError
+from tap_restgeneric.http.prefetch import Prefetcher, request_key
+from tap_restgeneric.http.requester import Fetched, content_digest
 from tap_restgeneric.paginators import Page, PaginationError, Paginator, Stop
 from tap_restgeneric.paginators.base import JSONPATH_OPTIONS, MoreData, Recovery
-from tap_restgeneric.parallel import Halted
-from tap_restgeneric.prefetch import Prefetcher, request_key
-from tap_restgeneric.redaction import REDACT, excerpt
-from tap_restgeneric.requester import Fetched, content_digest
-from tap_restgeneric.selectors import (
+from tap_restgeneric.records.selectors import (
     ChunkedParse,
     ChunkedParseError,
     StreamedRecords,
@@ -35,12 +33,14 @@ from tap_restgeneric.selectors import (
     guess_path,
     reads_into,
 )
+from tap_restgeneric.redaction import REDACT, excerpt
+from tap_restgeneric.sync.parallel import Halted
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
-    from tap_restgeneric.bookmarks import IncrementalRun, Window
-    from tap_restgeneric.streams import RestGenericStream
+    from tap_restgeneric.sync.bookmarks import IncrementalRun, Window
+    from tap_restgeneric.sync.streams import RestGenericStream
 
 logger = logging.getLogger(__name__)
 ERROR_KEYS = ("error", "errors", "fault")

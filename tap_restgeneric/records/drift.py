@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from tap_restgeneric.page_check import PageCheck
+from tap_restgeneric.records.page_check import PageCheck
 
 POLICIES = ("evolve", "freeze", "fail")
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {

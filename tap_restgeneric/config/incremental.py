@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tap_restgeneric.cursors import FORMATS, parse_duration
+from tap_restgeneric.config.fields import REQUIRED, Field, check_options
+from tap_restgeneric.config.spec import IncrementalSpec
 from tap_restgeneric.errors import ConfigErrors, Path
-from tap_restgeneric.fields import REQUIRED, Field, check_options
-from tap_restgeneric.selectors import check_jsonpath
-from tap_restgeneric.spec import IncrementalSpec
+from tap_restgeneric.records.cursors import FORMATS, parse_duration
+from tap_restgeneric.records.selectors import check_jsonpath
 
 INCREMENTAL_FIELDS = {
     "cursor_path": Field("name", REQUIRED, nullable=False),

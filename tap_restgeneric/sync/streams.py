@@ -11,26 +11,26 @@ import requests
 from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
-from tap_restgeneric.bookmarks import IncrementalError, IncrementalRun, Window, utc_now
-from tap_restgeneric.credentials import Credentials, configure_session
+from tap_restgeneric.config.placeholders import render, render_text
+from tap_restgeneric.config.spec import ResourceSpec, RestApiSpec
 from tap_restgeneric.errors import StreamRequestError
-from tap_restgeneric.family import (
+from tap_restgeneric.http.credentials import Credentials, configure_session
+from tap_restgeneric.http.requester import Requester, StreamHooks
+from tap_restgeneric.http.urls import join_url
+from tap_restgeneric.paginators import PAGINATORS, Paginator
+from tap_restgeneric.records.schemas import schema_for
+from tap_restgeneric.records.selectors import RecordSelector
+from tap_restgeneric.records.stream_schema import SchemaTracking
+from tap_restgeneric.sync.bookmarks import IncrementalError, IncrementalRun, Window, utc_now
+from tap_restgeneric.sync.family import (
     ChildContext,
     MissingParentField,
     included_fields,
     partition_keys,
     placeholder_values,
 )
-from tap_restgeneric.paginators import PAGINATORS, Paginator
-from tap_restgeneric.placeholders import render, render_text
-from tap_restgeneric.requester import Requester, StreamHooks
-from tap_restgeneric.schemas import schema_for
-from tap_restgeneric.selectors import RecordSelector
-from tap_restgeneric.sequence import PageSequence
-from tap_restgeneric.spec import ResourceSpec, RestApiSpec
-from tap_restgeneric.stream_schema import SchemaTracking
-from tap_restgeneric.summary import StreamStats
-from tap_restgeneric.urls import join_url
+from tap_restgeneric.sync.sequence import PageSequence
+from tap_restgeneric.sync.summary import StreamStats
 
 if TYPE_CHECKING:
     from singer_sdk.authenticators import APIAuthenticatorBase

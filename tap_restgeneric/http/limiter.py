@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from tap_restgeneric.urls import origin
+from tap_restgeneric.http.urls import origin
 
 
 class HostLimiter:

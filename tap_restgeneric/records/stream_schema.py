@@ -10,19 +10,19 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 
-from tap_restgeneric.bookmarks import IncrementalRun, utc_now
-from tap_restgeneric.drift import DriftGuard
 from tap_restgeneric.errors import StreamRequestError
-from tap_restgeneric.fastpath import FastRecords
-from tap_restgeneric.inference import widen
-from tap_restgeneric.schemas import finished, inferred_schema
-from tap_restgeneric.summary import StreamStats
+from tap_restgeneric.records.drift import DriftGuard
+from tap_restgeneric.records.inference import widen
+from tap_restgeneric.records.schemas import finished, inferred_schema
+from tap_restgeneric.sync.bookmarks import IncrementalRun, utc_now
+from tap_restgeneric.sync.fastpath import FastRecords
+from tap_restgeneric.sync.summary import StreamStats
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
-    from tap_restgeneric.requester import Requester
-    from tap_restgeneric.spec import ResourceSpec, RestApiSpec
+    from tap_restgeneric.config.spec import ResourceSpec, RestApiSpec
+    from tap_restgeneric.http.requester import Requester
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from singer_sdk.mapper import SameRecordTransform
 
-from tap_restgeneric.output import write_lines
 from tap_restgeneric.sdk import RECORD_ENCODER, StreamSeam
+from tap_restgeneric.sync.output import write_lines
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context

@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tap_restgeneric.config.secrets import MissingSecret
 from tap_restgeneric.errors import ConfigErrors, Path
 from tap_restgeneric.redaction import REDACT
-from tap_restgeneric.secrets import MissingSecret
 
 
 def _is_int(value: object) -> bool:

@@ -13,10 +13,10 @@ from urllib.parse import unquote_plus, urlencode, urlsplit, urlunsplit
 import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
 
-from tap_restgeneric import requester
-from tap_restgeneric.deadline import mount_deadlines
+from tap_restgeneric.config.fields import REQUIRED, Field
 from tap_restgeneric.errors import StreamRequestError
-from tap_restgeneric.fields import REQUIRED, Field
+from tap_restgeneric.http import requester
+from tap_restgeneric.http.deadline import mount_deadlines
 from tap_restgeneric.redaction import REDACT, excerpt
 from tap_restgeneric.registry import Registry
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
+from tap_restgeneric.config.fields import REQUIRED, Field, check_options, check_value, describe
 from tap_restgeneric.errors import ConfigErrors, Path
-from tap_restgeneric.fields import REQUIRED, Field, check_options, check_value, describe
 
 _PLAIN = ("string", "integer", "number", "boolean", "object", "array")
 SEED_TYPES: dict[str, tuple[str, str | None]] = {

@@ -1,0 +1,1 @@
+"""HTTP: authenticators, credentials kept to their origins, the requester, limits and prefetch."""

@@ -1,0 +1,1 @@
+"""Records and schemas: data selectors, inference, declared schemas, drift, cursor values."""

@@ -1,0 +1,1 @@
+"""Running streams: the stream class, the page sequence, bookmarks, parallel streams, output."""
