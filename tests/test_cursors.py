@@ -199,7 +199,7 @@ def spec(**changes: Any) -> IncrementalSpec:
 
 def run_of(state: dict[str, Any] | None = None, **changes: Any) -> IncrementalRun:
     """An IncrementalRun at NOW."""
-    return IncrementalRun(spec(**changes), state or {}, None, NOW)
+    return IncrementalRun(spec(**changes), state or {}, NOW)
 
 
 def keep(run: IncrementalRun, *records: dict[str, Any]) -> list[Any]:

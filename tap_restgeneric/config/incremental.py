@@ -139,6 +139,7 @@ def incremental_spec(
         window=window,
         primary_key=dedupe,
         per_parent=bool(opts["per_parent"]),
+        start_date=start_date,
     )
 
 

@@ -56,6 +56,7 @@ class IncrementalSpec:
     window: timedelta | None = None
     primary_key: tuple[str, ...] | None = None
     per_parent: bool = False
+    start_date: Any = None  # the start_date setting: the floor when initial_value is unset
 
 
 @dataclass(frozen=True)

@@ -137,7 +137,7 @@ class SchemaTracking(FastRecords):
             for context in contexts:
                 spec = self.resource.endpoint.incremental
                 run = (
-                    IncrementalRun(spec, {}, self.config.get("start_date"), utc_now())
+                    IncrementalRun(spec, {}, utc_now())
                     if spec
                     else None
                 )

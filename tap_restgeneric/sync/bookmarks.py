@@ -54,9 +54,7 @@ class Window:
 class IncrementalRun:
     """Tracks one request sequence: what to ask for, what to keep, how far the bookmark may go."""
 
-    def __init__(
-        self, spec: IncrementalSpec, state: Mapping[str, Any], start_date: Any, now: datetime
-    ) -> None:
+    def __init__(self, spec: IncrementalSpec, state: Mapping[str, Any], now: datetime) -> None:
         self.spec = spec
         self.now = now
         self._find = compile_path(spec.cursor_path)
@@ -64,7 +62,7 @@ class IncrementalRun:
         if spec.end_value is not None:  # a backfill of [initial_value, end_value): no state
             state = {}
         bookmark = state.get("replication_key_value") if same_key else None
-        floor = spec.initial_value if spec.initial_value is not None else start_date
+        floor = spec.initial_value if spec.initial_value is not None else spec.start_date
         raw = floor if bookmark is None else bookmark
         self.raw_start = raw
         self.format = spec.convert or detect_format(raw)

@@ -159,7 +159,7 @@ class RestGenericStream(SchemaTracking):
         run = self._shared_run if shared else None
         if run is None:
             state = self.get_context_state(context) if incremental else {}
-            run = IncrementalRun(spec, state, self.config.get("start_date"), utc_now())
+            run = IncrementalRun(spec, state, utc_now())
             self._shared_run = run if shared else None
         self._run = run
         commit = incremental and not shared

@@ -58,8 +58,7 @@ class PageLoop:
         self.window: Window | None = None
         spec = stream.resource.endpoint.incremental
         if spec is not None:
-            start_date = stream.config.get("start_date")
-            self.run = IncrementalRun(spec, state or {}, start_date, utc_now())
+            self.run = IncrementalRun(spec, state or {}, utc_now())
             self.window = next(iter(self.run.windows()))
         self.detected: dict[str, Any] | None = None
 
