@@ -136,11 +136,7 @@ class SchemaTracking(FastRecords):
         try:
             for context in contexts:
                 spec = self.resource.endpoint.incremental
-                run = (
-                    IncrementalRun(spec, {}, utc_now())
-                    if spec
-                    else None
-                )
+                run = IncrementalRun(spec, {}, utc_now()) if spec else None
                 window = next(iter(run.windows())) if run else None
                 for records in self._pages(context, run, window, max_pages=pages, commit=False):
                     sample += records
