@@ -32,7 +32,7 @@ from helpers import make_tap, records_of, resource
 from tap_restgeneric.config import templates
 from tap_restgeneric.config.templates import Template, TemplateError
 from tap_restgeneric.errors import StreamRequestError
-from tap_restgeneric.http import requester
+from tap_restgeneric.http import body as http_body
 
 DRIP_INTERVAL = 0.3
 DRIP_BODY = json.dumps({"data": [{"id": i, "pad": "x" * 20} for i in range(40)]}).encode()
@@ -155,7 +155,7 @@ def figures() -> Iterator[Counter[str]]:
 
 TAP = [sys.executable, "-m", "tap_restgeneric.tap"]
 CAPPED = (
-    "import sys; from tap_restgeneric.http import requester; requester.MAX_BODY_BYTES = 1 << 20; "
+    "import sys; from tap_restgeneric.http import body; body.MAX_BODY_BYTES = 1 << 20; "
     "from tap_restgeneric.tap import TapRestGeneric; sys.argv[0] = 'tap-restgeneric'; "
     "TapRestGeneric.cli()"
 )
@@ -367,7 +367,7 @@ def test_an_endless_or_inflating_body_stops_at_the_cap(
 
 
 def test_the_cap_in_process(server: HostileServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(requester, "MAX_BODY_BYTES", 100_000)
+    monkeypatch.setattr(http_body, "MAX_BODY_BYTES", 100_000)
     tap = make_tap(
         resource("flood", data_selector="data", paginator="single_page"),
         client={"base_url": server.url},

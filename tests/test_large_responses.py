@@ -41,6 +41,7 @@ from helpers import make_tap, records_of, resource
 from local_server import LocalServer
 
 from tap_restgeneric.errors import StreamRequestError
+from tap_restgeneric.http import body as http_body
 from tap_restgeneric.http import requester
 from tap_restgeneric.records import selectors
 from tap_restgeneric.records.selectors import (
@@ -335,7 +336,7 @@ def test_a_large_response_streams_in_bounded_memory(
 @pytest.fixture
 def tiny(monkeypatch: pytest.MonkeyPatch) -> None:
     """Spool bodies over 4 KiB; hand out chunks of 50 records."""
-    monkeypatch.setattr(requester, "SPOOL_BYTES", 4096)
+    monkeypatch.setattr(http_body, "SPOOL_BYTES", 4096)
     monkeypatch.setattr(selectors, "CHUNK_RECORDS", 50)
 
 
@@ -351,9 +352,9 @@ def both(
     monkeypatch: pytest.MonkeyPatch, make: Callable[[], list[dict[str, Any]]]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """``make()`` once with bodies in memory, once spooled (4 KiB, chunks of 50)."""
-    monkeypatch.setattr(requester, "SPOOL_BYTES", 1 << 30)
+    monkeypatch.setattr(http_body, "SPOOL_BYTES", 1 << 30)
     in_memory = make()
-    monkeypatch.setattr(requester, "SPOOL_BYTES", 4096)
+    monkeypatch.setattr(http_body, "SPOOL_BYTES", 4096)
     monkeypatch.setattr(selectors, "CHUNK_RECORDS", 50)
     return in_memory, make()
 
@@ -429,7 +430,7 @@ def test_spooled_records_equal_in_memory_records(
 
 def test_a_large_page_is_written_chunk_by_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
     """The sync gets a large page as several lists, each about CHUNK_RECORDS long."""
-    monkeypatch.setattr(requester, "SPOOL_BYTES", 4096)
+    monkeypatch.setattr(http_body, "SPOOL_BYTES", 4096)
     monkeypatch.setattr(selectors, "CHUNK_RECORDS", 50)
     with Api({"/items": lambda q: ok(body(420))}) as api:
         tap = make_tap(

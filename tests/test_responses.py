@@ -16,7 +16,7 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from tap_restgeneric.config.spec import RetrySpec
 from tap_restgeneric.errors import StreamRequestError
-from tap_restgeneric.http import requester
+from tap_restgeneric.http import requester, retries
 from tap_restgeneric.http.limiter import HostLimiter
 
 URL = f"{BASE_URL}/items"
@@ -27,7 +27,7 @@ SINGLE = {"paginator": "single_page", "data_selector": "data"}
 @pytest.fixture
 def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Instant retries without jitter; the waits asked for, in order."""
-    monkeypatch.setattr(requester, "random", SimpleNamespace(random=lambda: 0.0))
+    monkeypatch.setattr(retries, "random", SimpleNamespace(random=lambda: 0.0))
     return record_sleeps(monkeypatch)
 
 
@@ -65,7 +65,7 @@ def test_429_retry_after_http_date_is_honoured(
     waits: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     now = 1445412450.0  # 30 s before Wed, 21 Oct 2015 07:28:00 GMT
-    monkeypatch.setattr(requester, "time", SimpleNamespace(time=lambda: now))
+    monkeypatch.setattr(retries, "time", SimpleNamespace(time=lambda: now))
     retry_at = {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}
     assert fetch(status(429, headers=retry_at), OK) != []
     assert waits == [30.0]
@@ -108,7 +108,7 @@ def test_5xx_retried_with_exponential_backoff_then_success(
 
 
 def test_backoff_has_at_most_ten_percent_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(requester, "random", SimpleNamespace(random=lambda: 0.999))
+    monkeypatch.setattr(retries, "random", SimpleNamespace(random=lambda: 0.999))
     waits = record_sleeps(monkeypatch)
     fetch(status(500), status(500), OK)
     assert waits == [pytest.approx(1.0999), pytest.approx(2.1998)]
