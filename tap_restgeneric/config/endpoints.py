@@ -93,6 +93,11 @@ def component(
     return ComponentSpec(name, options)
 
 
+def paginator_named(name: str) -> ComponentSpec:
+    """A paginator spec with its default options (``auto``, ``single_page``), built now."""
+    return ComponentSpec(name, PAGINATORS[name].options_from({}, (), ConfigErrors()))
+
+
 def _shorthand_fields(
     name: str, registry: Registry[Any], secrets: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -228,9 +233,9 @@ def endpoint_spec(
     if opts["paginator"] is not None:
         paginator = component(opts["paginator"], PAGINATORS, (*path, "paginator"), errors, secrets)
     elif single_entity:
-        paginator = ComponentSpec("single_page", {})
+        paginator = paginator_named("single_page")
     else:
-        paginator = client.paginator or ComponentSpec("auto", {})
+        paginator = client.paginator or paginator_named("auto")
 
     selector_path = (*path, "data_selector")
     selector = data_selector(opts["data_selector"], selector_path, errors)
@@ -252,7 +257,7 @@ def endpoint_spec(
         json=opts["json"],
         data=opts["data"],
         headers=dict(opts["headers"] or {}),
-        paginator=paginator or ComponentSpec("single_page", {}),
+        paginator=paginator or paginator_named("single_page"),
         data_selector=selector,
         auth=auth,
         response_actions=response_actions(

@@ -12,7 +12,11 @@ DEFAULT_RETRY_STATUSES = frozenset({429, *range(500, 600)})
 
 @dataclass(frozen=True)
 class ComponentSpec:
-    """A paginator or authenticator: its registered type name and checked options."""
+    """A paginator or authenticator: its registered type name and checked options.
+
+    A paginator's options are its typed ``Options`` dataclass (config/options.py), built once
+    when the config is resolved; read as a Mapping it shows the options as written in config.
+    """
 
     type: str
     options: Mapping[str, Any]

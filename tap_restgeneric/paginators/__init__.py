@@ -1,7 +1,14 @@
 """Paginators, one class per dlt style, registered by type name in ``PAGINATORS``."""
 
 from tap_restgeneric.paginators import auto, ranges, references
-from tap_restgeneric.paginators.base import PAGINATORS, Page, PaginationError, Paginator, Stop
+from tap_restgeneric.paginators.base import (
+    PAGINATORS,
+    Page,
+    PaginationError,
+    Paginator,
+    Stop,
+    build_paginator,
+)
 
 __all__ = [
     "PAGINATORS",
@@ -10,6 +17,7 @@ __all__ = [
     "Paginator",
     "Stop",
     "auto",
+    "build_paginator",
     "ranges",
     "references",
 ]

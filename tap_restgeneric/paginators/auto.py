@@ -16,6 +16,7 @@ from tap_restgeneric.paginators.base import (
     Page,
     PaginationError,
     Paginator,
+    PaginatorOptions,
     Recovery,
 )
 
@@ -220,8 +221,8 @@ def _totals(
 class AutoPaginator(Paginator):
     """Sends the first request as configured, then delegates to the detected paginator."""
 
-    def __init__(self, options: Any) -> None:
-        super().__init__(options)
+    def __init__(self, options: PaginatorOptions, *, base_url: str = "") -> None:
+        super().__init__(options, base_url=base_url)
         self.inner: Paginator | None = None
         self.detected: dict[str, Any] | None = None
         self._tried: list[str] = []  # cursor parameter names sent so far
@@ -272,7 +273,7 @@ class AutoPaginator(Paginator):
     def _use(self, detected: dict[str, Any]) -> None:
         cls = PAGINATORS[detected["type"]]
         self.detected = detected
-        self.inner = cls(cls.options_from(detected, (), ConfigErrors()))
+        self.inner = cls(cls.options_from(detected, (), ConfigErrors()), base_url=self.base_url)
 
     def recover(self, repeated: Page, token: Any) -> Recovery | None:
         """Page 2 repeated page 1: the guess did not move on; try the next plausible one.
@@ -307,3 +308,7 @@ class AutoPaginator(Paginator):
     def explain(self, token: Any) -> str:
         """The detected paginator's explanation."""
         return self.inner.explain(token) if self.inner is not None else super().explain(token)
+
+    def detection(self) -> dict[str, Any] | None:
+        """The detected paginator as config to paste (None before the first response)."""
+        return self.detected

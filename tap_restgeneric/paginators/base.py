@@ -3,20 +3,37 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
 import requests
 from singer_sdk.streams.rest import HTTPRequest
 
-from tap_restgeneric.config.fields import Field, check_options
+from tap_restgeneric.config.fields import Field
+from tap_restgeneric.config.options import Options, option
+from tap_restgeneric.config.spec import ComponentSpec
 from tap_restgeneric.config.templates import Template, TemplateError
 from tap_restgeneric.errors import ConfigErrors, Path
 from tap_restgeneric.records.selectors import check_jsonpath, compile_path, first_value
 from tap_restgeneric.registry import Registry
 
 PAGINATORS: Registry[type[Paginator]] = Registry("paginator")
+
+
+def build_paginator(spec: ComponentSpec, *, base_url: str = "") -> Paginator:
+    """A fresh paginator for a resolved spec (``base_url``: what ``relative_to`` may name).
+
+    Its options were built when the config was resolved; a spec written with a plain dict (an
+    EndpointSpec's default ``auto``) is built here from it.
+    """
+    cls = PAGINATORS[spec.type]
+    options = spec.options
+    if not isinstance(options, cls.options_type):
+        errors = ConfigErrors()
+        options = cls.options_from(options, (), errors)
+        errors.raise_if_any()
+    return cls(options, base_url=base_url)
 
 
 class PaginationError(Exception):
@@ -70,46 +87,100 @@ def set_body_path(request: HTTPRequest, dotted: str, value: Any) -> None:
     node[last] = value
 
 
-STOP_CONDITION = {"stop_condition": Field("string")}
-JSONPATH_OPTIONS = ("cursor_path", "has_more_path", "total_path", "next_url_path")
+@dataclass(frozen=True, eq=False)
+class PaginatorOptions(Options):
+    """The options every paginator has: none (``single_page``, ``auto``)."""
+
+    def stop_template(self) -> Template | None:
+        """The compiled stop_condition (None: there is none)."""
+        return None
+
+    @classmethod
+    def normalize(
+        cls, values: dict[str, Any], raw: Mapping[str, Any], path: Path, errors: ConfigErrors
+    ) -> None:
+        """Check the JSONPath options."""
+        for key in cls.jsonpaths():
+            value = values.get(key)
+            if isinstance(value, str) and (problem := check_jsonpath(value)):
+                errors.add((*path, key), f"invalid JSONPath {value!r}: {problem}", "a JSONPath")
+                values[key] = None
+
+
+@dataclass(frozen=True, eq=False)
+class StopOptions(PaginatorOptions):
+    """Options of a paginated style: ``stop_condition``, compiled once when built."""
+
+    stop_condition: Template | None = option("string")  # noqa: RUF009 (a field factory)
+
+    def stop_template(self) -> Template | None:
+        """The compiled stop_condition."""
+        return self.stop_condition
+
+    @classmethod
+    def normalize(
+        cls, values: dict[str, Any], raw: Mapping[str, Any], path: Path, errors: ConfigErrors
+    ) -> None:
+        """Check the JSONPaths, then compile stop_condition."""
+        super().normalize(values, raw, path, errors)
+        text = values.get("stop_condition")
+        if isinstance(text, str):
+            try:
+                values["stop_condition"] = Template(text)
+            except TemplateError as exc:
+                errors.add((*path, "stop_condition"), str(exc), "a {{ expression }} template")
+                values["stop_condition"] = None
 
 
 class Paginator(ABC):
-    """One pagination style; options are checked once, an instance serves one request sequence."""
+    """One pagination style; options are built once at resolve time (``options_type``), an
+    instance serves one request sequence.
 
+    A style is one subclass registered with ``@PAGINATORS.register(name)``: its options
+    dataclass, the request half (``apply``), the response half (``next_token``: a token or a
+    ``Stop`` with its reason) and ``explain`` (why the next request carries a token).
+    """
+
+    options_type: ClassVar[type[PaginatorOptions]] = PaginatorOptions
     fields: ClassVar[dict[str, Field]] = {}
+    """The validator's table, derived from ``options_type``."""
 
-    def __init__(self, options: Mapping[str, Any]) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.fields = cls.options_type.fields()
+
+    def __init__(self, options: PaginatorOptions, *, base_url: str = "") -> None:
         self.options = options
-        template = options.get("stop_condition")
-        self._stop_condition: Template | None = template
+        self.base_url = base_url
+        self._stop_condition = options.stop_template()
 
     @classmethod
     def options_from(
         cls, raw: Mapping[str, Any], path: Path, errors: ConfigErrors
-    ) -> dict[str, Any]:
-        """Check raw options against ``fields``, then normalize them."""
-        options = check_options(raw, cls.fields, path, errors, ignore=frozenset({"type"}))
-        cls.normalize(options, raw, path, errors)
-        return options
+    ) -> PaginatorOptions:
+        """Check raw options against ``fields``, normalize them, build the typed options."""
+        return cls.options_type.build(raw, path, errors)
 
     @classmethod
-    def normalize(
-        cls, options: dict[str, Any], raw: Mapping[str, Any], path: Path, errors: ConfigErrors
-    ) -> None:
-        """Check options across keys and compile them in place (templates, aliases)."""
-        for key in JSONPATH_OPTIONS:
-            value = options.get(key)
-            if isinstance(value, str) and (problem := check_jsonpath(value)):
-                errors.add((*path, key), f"invalid JSONPath {value!r}: {problem}", "a JSONPath")
-                options[key] = None
-        text = options.get("stop_condition")
-        if isinstance(text, str):
-            try:
-                options["stop_condition"] = Template(text)
-            except TemplateError as exc:
-                errors.add((*path, "stop_condition"), str(exc), "a {{ expression }} template")
-                options["stop_condition"] = None
+    def idle_options(cls, raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+        """Options written in ``raw`` that have no effect, with why (for ``validate`` hints)."""
+        if "limit" in cls.fields and "limit" not in raw:
+            for key in ("limit_param", "limit_body_path"):
+                if key in raw:
+                    yield key, f"{key!r} has no effect without 'limit' (no page size is sent)"
+
+    def body_paths(self) -> dict[str, str]:
+        """The JSONPaths this paginator reads in the response body, by option name."""
+        found = {key: self.options[key] for key in self.options.jsonpaths()}
+        return {key: value for key, value in found.items() if isinstance(value, str)}
+
+    def ends_on_empty_page(self) -> bool:
+        """Whether an empty page is this style's end (so an empty page repeated is no doubt)."""
+        return False
+
+    def detection(self) -> dict[str, Any] | None:
+        """What this paginator detected from the responses, as config (None: nothing)."""
+        return None
 
     def first_token(self) -> Any:
         """The token of the first request (None: the request is sent as configured)."""

@@ -8,20 +8,23 @@ import math
 import re
 from abc import abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from singer_sdk.streams.rest import HTTPRequest
 
-from tap_restgeneric.config.fields import REQUIRED, Field
+from tap_restgeneric.config.fields import REQUIRED
+from tap_restgeneric.config.options import derived, option
 from tap_restgeneric.errors import ConfigErrors, Path
 from tap_restgeneric.paginators.base import (
     PAGINATORS,
-    STOP_CONDITION,
     Page,
     PaginationError,
     Paginator,
+    PaginatorOptions,
     Recovery,
     Stop,
+    StopOptions,
     has_more,
     read_path,
     set_body_path,
@@ -31,19 +34,28 @@ from tap_restgeneric.records.selectors import compile_path, first_value
 logger = logging.getLogger(__name__)
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 FIRST_PAGE_KEYS = ("base_page", "page", "start_from_page")
-RANGE_FIELDS = {
-    "total_path": Field("string", "total"),
-    "total_header": Field("name"),
-    "stop_after_empty_page": Field("boolean", True, nullable=False),
-    "has_more_path": Field("string"),
-    "limit_param": Field("name"),
-    "limit_body_path": Field("name"),
-    **STOP_CONDITION,
-}
 
 
-class RangePaginator(Paginator):
-    """Shared logic: a number sent as a query param or body path, stopped by dlt's rules."""
+@dataclass(frozen=True, eq=False)
+class RangeOptions(StopOptions):
+    """Shared by the range styles: where the total is read, the other stops, the page size.
+
+    Built with where the number is sent (``value_param``/``value_body_path``, from the style's
+    own option names), its maximum, and whether a total must be found (``total_required``).
+    """
+
+    total_path: str | None = option("string", "total", jsonpath=True)
+    total_header: str | None = option("name")
+    stop_after_empty_page: bool = option("boolean", True, nullable=False)
+    has_more_path: str | None = option("string", jsonpath=True)
+    limit_param: str | None = option("name")
+    limit_body_path: str | None = option("name")
+    limit: int | None = option("integer")
+    total_required: bool = derived(False)
+    total_in_header_json: bool = derived(False)
+    value_param: str | None = derived()
+    value_body_path: str | None = derived()
+    maximum: int | None = derived()
 
     value_key: ClassVar[str]
     param_key: ClassVar[str]
@@ -52,19 +64,19 @@ class RangePaginator(Paginator):
 
     @classmethod
     def normalize(
-        cls, options: dict[str, Any], raw: Mapping[str, Any], path: Path, errors: ConfigErrors
+        cls, values: dict[str, Any], raw: Mapping[str, Any], path: Path, errors: ConfigErrors
     ) -> None:
         """Check param/body exclusivity and the termination guarantee; default the param name."""
-        super().normalize(options, raw, path, errors)
+        super().normalize(values, raw, path, errors)
         others = (cls.maximum_key, "has_more_path", "stop_condition")
-        no_other_stop = not any(options.get(k) for k in others)
-        only_total = not options["stop_after_empty_page"] and no_other_stop
+        no_other_stop = not any(values.get(k) for k in others)
+        only_total = not values["stop_after_empty_page"] and no_other_stop
         # The default total_path is optional, unless it is the only way pagination can end.
-        header = options.get("total_header")
+        header = values.get("total_header")
         written = raw.get("total_path") is not None
-        options["total_required"] = written or only_total or bool(header)
+        values["total_required"] = written or only_total or bool(header)
         # With total_header, a written total_path is read in the header's JSON value.
-        options["total_in_header_json"] = written
+        values["total_in_header_json"] = written
         if header and not HEADER_NAME.fullmatch(header):
             errors.add(
                 (*path, "total_header"),
@@ -72,29 +84,36 @@ class RangePaginator(Paginator):
                 "a name like X-Total-Count",
             )
         for param, body in ((cls.param_key, cls.body_key), ("limit_param", "limit_body_path")):
-            if options.get(param) and options.get(body):
+            if values.get(param) and values.get(body):
                 errors.add(path, f"{param!r} and {body!r} are both set", "only one of them")
-        if not options.get(cls.body_key) and not options.get(cls.param_key):
-            options[cls.param_key] = cls.fields[cls.param_key].default or cls.value_key
-        if options.get("limit") is not None and not options.get("limit_body_path"):
-            options["limit_param"] = options.get("limit_param") or "limit"
+        if not values.get(cls.body_key) and not values.get(cls.param_key):
+            values[cls.param_key] = cls.fields()[cls.param_key].default or cls.value_key
+        if values.get("limit") is not None and not values.get("limit_body_path"):
+            values["limit_param"] = values.get("limit_param") or "limit"
         stops = ("total_path", cls.maximum_key, "has_more_path", "stop_condition")
-        if not options["stop_after_empty_page"] and not any(options.get(k) for k in stops):
+        if not values["stop_after_empty_page"] and not any(values.get(k) for k in stops):
             errors.add(
                 path,
                 "pagination could never end",
                 f"one of total_path, {cls.maximum_key}, has_more_path, stop_condition "
                 "or stop_after_empty_page: true",
             )
+        values["value_param"] = values.get(cls.param_key)
+        values["value_body_path"] = values.get(cls.body_key)
+        values["maximum"] = values.get(cls.maximum_key)
+
+
+class RangePaginator(Paginator):
+    """Shared logic: a number sent as a query param or body path, stopped by dlt's rules."""
+
+    options: RangeOptions
 
     def apply(self, request: HTTPRequest, token: Any) -> None:
         """Write the page/offset number and the page size into the query or body."""
-        self._write(request, self.options[self.param_key], self.options[self.body_key], token)
-        limit = self.options.get("limit")
-        if limit is not None:
-            self._write(
-                request, self.options["limit_param"], self.options["limit_body_path"], limit
-            )
+        options = self.options
+        self._write(request, options.value_param, options.value_body_path, token)
+        if options.limit is not None:
+            self._write(request, options.limit_param, options.limit_body_path, options.limit)
 
     @staticmethod
     def _write(request: HTTPRequest, param: str | None, body_path: str | None, value: Any) -> None:
@@ -103,18 +122,22 @@ class RangePaginator(Paginator):
         elif param:
             request.params[param] = value
 
+    def ends_on_empty_page(self) -> bool:
+        """With stop_after_empty_page (the default)."""
+        return self.options.stop_after_empty_page
+
     def total_source(self) -> str:
         """Where the total is read: ``total_path 'total'``, ``total_header 'X-Total-Count'``,
         ``total_path 'total_pages' in total_header 'X-Pagination'``."""
-        header, path = self.options.get("total_header"), self.options["total_path"]
+        header, path = self.options.total_header, self.options.total_path
         if not header:
             return f"total_path {path!r}"
-        if self.options["total_in_header_json"]:
+        if self.options.total_in_header_json:
             return f"total_path {path!r} in total_header {header!r}"
         return f"total_header {header!r}"
 
     def _total(self, page: Page) -> int | None:
-        header, path = self.options.get("total_header"), self.options["total_path"]
+        header, path = self.options.total_header, self.options.total_path
         if header:
             value = self._header_total(page, header)
         elif not path:
@@ -122,7 +145,7 @@ class RangePaginator(Paginator):
         else:
             value = read_path(page, path)
         if value is None:
-            if self.options["total_required"]:
+            if self.options.total_required:
                 msg = f"{self.total_source()} was not found in the response"
                 raise PaginationError(msg)
             return None
@@ -139,14 +162,14 @@ class RangePaginator(Paginator):
     def _header_total(self, page: Page, header: str) -> Any:
         """The header's value; with a written total_path, the value at it in the header's JSON."""
         text = page.response.headers.get(header)
-        if text is None or not self.options["total_in_header_json"]:
+        if text is None or not self.options.total_in_header_json:
             return text
         try:
             parsed = json.loads(text)
         except ValueError:
             msg = f"total_header {header!r} is not JSON: {text[:200]!r}"
             raise PaginationError(msg) from None
-        return first_value(compile_path(self.options["total_path"]), parsed)
+        return first_value(compile_path(self.options.total_path or ""), parsed)
 
     def total_words(self, total: int) -> str:
         """The total as the response gave it: ``14 pages, total_path 'total_pages' in …``."""
@@ -154,7 +177,7 @@ class RangePaginator(Paginator):
 
     def explain(self, token: Any) -> str:
         """``page=3: the next page number`` (or the offset plus the records received)."""
-        where = self.options[self.param_key] or self.options[self.body_key]
+        where = self.options.value_param or self.options.value_body_path
         if self._last_total is None:
             return f"{where}={token}: {self.meaning}"
         total = self.total_words(self._last_total)
@@ -188,7 +211,7 @@ class RangePaginator(Paginator):
         except PaginationError:  # said by next_token, once this page is done
             return None
         ends = (
-            self.options.get(self.maximum_key),
+            self.options.maximum,
             None if total is None else self.end(total, page),
         )
         return nxt if all(end is None or nxt < end for end in ends) else None
@@ -199,61 +222,54 @@ class RangePaginator(Paginator):
 
     def next_token(self, page: Page, token: Any) -> Any:
         """dlt's range rule: empty page, total, maximum, then has_more; short pages continue."""
-        if self.options["stop_after_empty_page"] and not page.records:
+        if self.options.stop_after_empty_page and not page.records:
             return Stop("the page was empty")
         total = self._total(page)
         nxt = token + self.step(page)
         if total is not None and self.past_total(total, page, nxt):
             return Stop(f"the response's total ({self.total_words(total)}) was reached")
-        maximum = self.options.get(self.maximum_key)
+        maximum = self.options.maximum
         if maximum is not None and nxt >= maximum:
-            return Stop(f"{self.maximum_key} ({maximum}) was reached")
-        path = self.options.get("has_more_path")
+            return Stop(f"{self.options.maximum_key} ({maximum}) was reached")
+        path = self.options.has_more_path
         if path and not has_more(page, path):
             return Stop(f"has_more_path {path!r} is false")
         return nxt
 
 
-@PAGINATORS.register("page_number")
-class PageNumberPaginator(RangePaginator):
-    """``page_number``: page=base, base+1, …; the seeds' start_from_page and limit accepted."""
+@dataclass(frozen=True, eq=False)
+class PageNumberOptions(RangeOptions):
+    """``page_number``: the first page, where the number is sent, and what the total counts."""
+
+    base_page: int = option("integer", 0, nullable=False)
+    page: int | None = option("integer")
+    page_param: str | None = option("name")
+    page_body_path: str | None = option("name")
+    maximum_page: int | None = option("integer")
+    start_from_page: int | None = option("integer", alias=True)
+    limit: int | None = option("integer")
+    total_counts: str = option("string", "pages", nullable=False, choices=("pages", "records"))
+    base_defaulted: bool = derived(False)
+    """No first page was written: dlt's 0, which an API counting from 1 heals (see recover)."""
 
     value_key = "page"
     param_key = "page_param"
     body_key = "page_body_path"
     maximum_key = "maximum_page"
-    fields: ClassVar[dict[str, Field]] = {
-        "base_page": Field("integer", 0, nullable=False),
-        "page": Field("integer"),
-        "page_param": Field("name"),
-        "page_body_path": Field("name"),
-        "maximum_page": Field("integer"),
-        "start_from_page": Field("integer"),
-        "limit": Field("integer"),
-        "total_counts": Field("string", "pages", nullable=False, choices=("pages", "records")),
-        **RANGE_FIELDS,
-    }
-
-    meaning = "the next page number"
-
-    def __init__(self, options: Mapping[str, Any]) -> None:
-        super().__init__(options)
-        self.base_page: int = options["base_page"]
-        self.received = 0  # records on the pages taken so far (a records total is met by them)
 
     @classmethod
     def normalize(
-        cls, options: dict[str, Any], raw: Mapping[str, Any], path: Path, errors: ConfigErrors
+        cls, values: dict[str, Any], raw: Mapping[str, Any], path: Path, errors: ConfigErrors
     ) -> None:
         """Map the seeds' start_from_page to dlt's base_page and page."""
-        options["base_defaulted"] = not any(raw.get(k) is not None for k in FIRST_PAGE_KEYS)
-        start = options.pop("start_from_page", None)
+        values["base_defaulted"] = not any(raw.get(k) is not None for k in FIRST_PAGE_KEYS)
+        start = values.get("start_from_page")
         if start is not None:
-            options["base_page"] = start
-            options["page"] = start if options.get("page") is None else options["page"]
-        super().normalize(options, raw, path, errors)
-        if options["total_counts"] == "records" and not (
-            options["total_path"] or options.get("total_header")
+            values["base_page"] = start
+            values["page"] = start if values.get("page") is None else values["page"]
+        super().normalize(values, raw, path, errors)
+        if values["total_counts"] == "records" and not (
+            values["total_path"] or values.get("total_header")
         ):
             errors.add(
                 (*path, "total_counts"),
@@ -261,14 +277,33 @@ class PageNumberPaginator(RangePaginator):
                 "total_path or total_header",
             )
 
+    @property
+    def counts_records(self) -> bool:
+        """Whether the total counts records (else pages)."""
+        return self.total_counts == "records"
+
+
+@PAGINATORS.register("page_number")
+class PageNumberPaginator(RangePaginator):
+    """``page_number``: page=base, base+1, …; the seeds' start_from_page and limit accepted."""
+
+    options_type = PageNumberOptions
+    options: PageNumberOptions
+    meaning = "the next page number"
+
+    def __init__(self, options: PaginatorOptions, *, base_url: str = "") -> None:
+        super().__init__(options, base_url=base_url)
+        self.base_page: int = self.options.base_page
+        self.received = 0  # records on the pages taken so far (a records total is met by them)
+
     def first_token(self) -> Any:
         """The first page: ``page`` if given, else ``base_page``."""
-        page = self.options.get("page")
+        page = self.options.page
         return self.base_page if page is None else page
 
     def recover(self, repeated: Page, token: Any) -> Recovery | None:
         """Pages 0 and 1 alike with base_page left at 0: the API counts from 1 (heal, say so)."""
-        if not (self.options["base_defaulted"] and repeated.number == 2 and token == 1):
+        if not (self.options.base_defaulted and repeated.number == 2 and token == 1):
             return None
         self.base_page = 1
         note = (
@@ -300,7 +335,7 @@ class PageNumberPaginator(RangePaginator):
         says there is nothing (a total of 0): an API counting from 1 may serve page 0 empty
         (Litestar's ClassicPagination, any ``items[(page - 1) * size:page * size]``). Why page 1
         is asked for, or None. Page 1 empty too is then the end."""
-        if page.records or page.number != 1 or token != 0 or not self.options["base_defaulted"]:
+        if page.records or page.number != 1 or token != 0 or not self.options.base_defaulted:
             return None
         try:
             total = self._total(page)
@@ -316,53 +351,58 @@ class PageNumberPaginator(RangePaginator):
     def end(self, total: int, page: Page) -> int:
         """``total`` counts pages numbered from ``base_page`` (or records, pages as full as
         ``page``)."""
-        if self.options["total_counts"] == "records":
+        if self.options.counts_records:
             return self.base_page + math.ceil(total / max(len(page.records), 1))
         return int(total + self.base_page)
 
     def past_total(self, total: int, page: Page, nxt: int) -> bool:
         """A records total is reached by the records received, whatever the page size."""
-        if self.options["total_counts"] == "records":
+        if self.options.counts_records:
             return self.received >= total
         return super().past_total(total, page, nxt)
 
     def total_words(self, total: int) -> str:
         """``137 records, total_path 'count'; 137 received`` or ``14 pages, …``."""
-        if self.options["total_counts"] == "records":
+        if self.options.counts_records:
             return f"{total} records, {self.total_source()}; {self.received} received"
         return f"{total} pages, {self.total_source()}"
+
+
+@dataclass(frozen=True, eq=False)
+class OffsetOptions(RangeOptions):
+    """``offset``: the page size (required), the first offset and where it is sent."""
+
+    limit: int = option("integer", REQUIRED, nullable=False)
+    offset: int = option("integer", 0, nullable=False)
+    offset_param: str | None = option("name")
+    offset_body_path: str | None = option("name")
+    maximum_offset: int | None = option("integer")
+
+    value_key = "offset"
+    param_key = "offset_param"
+    body_key = "offset_body_path"
+    maximum_key = "maximum_offset"
 
 
 @PAGINATORS.register("offset")
 class OffsetPaginator(RangePaginator):
     """``offset``: moves by the records actually received, so capped pages lose nothing."""
 
-    value_key = "offset"
-    param_key = "offset_param"
-    body_key = "offset_body_path"
-    maximum_key = "maximum_offset"
-    fields: ClassVar[dict[str, Field]] = {
-        "limit": Field("integer", REQUIRED, nullable=False),
-        "offset": Field("integer", 0, nullable=False),
-        "offset_param": Field("name"),
-        "offset_body_path": Field("name"),
-        "maximum_offset": Field("integer"),
-        **RANGE_FIELDS,
-    }
-
+    options_type = OffsetOptions
+    options: OffsetOptions
     meaning = "the offset plus the records received"
 
     def first_token(self) -> Any:
         """The first offset."""
-        return self.options["offset"]
+        return self.options.offset
 
     def step(self, page: Page) -> int:
         """The number of records received (a server may cap the page below ``limit``)."""
-        return len(page.records) or int(self.options["limit"])
+        return len(page.records) or int(self.options.limit)
 
     def predictable(self, page: Page) -> bool:
         """Offsets ahead are known only while the server returns exactly ``limit`` records."""
-        return len(page.records) == int(self.options["limit"])
+        return len(page.records) == int(self.options.limit)
 
     def end(self, total: int, page: Page) -> int:
         """``total`` counts records."""

@@ -24,7 +24,7 @@ from tap_restgeneric.errors import StreamRequestError
 from tap_restgeneric.http.prefetch import Prefetcher, request_key
 from tap_restgeneric.http.requester import Fetched, content_digest
 from tap_restgeneric.paginators import Page, PaginationError, Paginator, Stop
-from tap_restgeneric.paginators.base import JSONPATH_OPTIONS, MoreData, Recovery
+from tap_restgeneric.paginators.base import MoreData, Recovery
 from tap_restgeneric.records.selectors import (
     ChunkedParse,
     ChunkedParseError,
@@ -281,12 +281,8 @@ class PageSequence:
         elif head != (b"{" if keys else b"["):
             why = f"it is not a JSON {'object' if keys else 'array'}"
         else:
-            options = self.paginator.options
-            reading = [
-                key
-                for key in JSONPATH_OPTIONS
-                if isinstance(options.get(key), str) and reads_into(options[key], keys)
-            ]
+            paths = self.paginator.body_paths().items()
+            reading = [name for name, path in paths if reads_into(path, keys)]
             if reading:
                 why = f"the paginator's {reading[0]} reads into the records"
         if why:
@@ -463,7 +459,7 @@ class PageSequence:
 
         An empty page where the style ends on one is that end, even repeated (pages 0 and 1
         both empty, page 1 asked for after an empty page 0)."""
-        if not page.records and self.paginator.options.get("stop_after_empty_page"):
+        if not page.records and self.paginator.ends_on_empty_page():
             return None
         earlier = self._contents.get(digest)
         if earlier is not None:

@@ -17,7 +17,7 @@ from tap_restgeneric.errors import StreamRequestError
 from tap_restgeneric.http.credentials import Credentials, configure_session
 from tap_restgeneric.http.requester import Requester, StreamHooks
 from tap_restgeneric.http.urls import join_url
-from tap_restgeneric.paginators import PAGINATORS, Paginator
+from tap_restgeneric.paginators import Paginator, build_paginator
 from tap_restgeneric.records.schemas import schema_for
 from tap_restgeneric.records.selectors import RecordSelector
 from tap_restgeneric.records.stream_schema import SchemaTracking
@@ -86,11 +86,7 @@ class RestGenericStream(SchemaTracking):
 
     def get_new_paginator(self) -> Paginator:  # type: ignore[override]
         """A fresh paginator of the configured style (it reads the parsed page)."""
-        spec = self.resource.endpoint.paginator
-        options = spec.options
-        if options.get("relative_to") == "base_url":  # links relative to the API root
-            options = {**options, "base_url": self.api.base_url}
-        return PAGINATORS[spec.type](options)
+        return build_paginator(self.resource.endpoint.paginator, base_url=self.api.base_url)
 
     def get_http_request(self, *, page: PageContext[Any]) -> HTTPRequest:
         """The request as configured (placeholders filled), before the paginator's token."""

@@ -10,6 +10,7 @@ from tap_restgeneric.config.endpoints import _SINGLE_ENTITY
 from tap_restgeneric.config.resolve import expand_resource, merge_defaults
 from tap_restgeneric.config.spec import RestApiSpec
 from tap_restgeneric.errors import ConfigErrors, Path, format_path
+from tap_restgeneric.paginators import PAGINATORS
 
 LOADING_HINTS = (
     "merge_key",
@@ -20,7 +21,6 @@ LOADING_HINTS = (
     "nested_hints",
     "max_table_nesting",
 )
-SIZED_PAGINATORS = ("page_number", "offset", "cursor")
 CLIENT_OVERRIDABLE = ("paginator", "auth", "error_handler")
 
 
@@ -56,7 +56,7 @@ def config_warnings(config: Mapping[str, Any], spec: RestApiSpec | None) -> list
     _overridden_defaults(hints, defaults, [r for _, r in own])
     _overridden_client(hints, _dict(config.get("client")), [r for _, r in merged])
     for where, paginator in _paginators(config, resources):
-        _unused_limit_param(hints, where, paginator)
+        _idle_paginator_options(hints, where, paginator)
     for i, resource in merged:
         _single_entity_selector(hints, ("resources", i), resource, _dict(resources[i][1]))
     if spec is not None:
@@ -125,13 +125,12 @@ def _paginators(
         yield ("resources", i, "endpoint", "paginator"), _dict(endpoint.get("paginator"))
 
 
-def _unused_limit_param(hints: Hints, path: Path, paginator: Mapping[str, Any]) -> None:
-    if paginator.get("type") in SIZED_PAGINATORS and "limit" not in paginator:
-        for key in ("limit_param", "limit_body_path"):
-            if key in paginator:
-                hints.add(
-                    (*path, key), f"{key!r} has no effect without 'limit' (no page size is sent)"
-                )
+def _idle_paginator_options(hints: Hints, path: Path, paginator: Mapping[str, Any]) -> None:
+    name = paginator.get("type")
+    cls = PAGINATORS.get(name) if isinstance(name, str) else None
+    if cls is not None:
+        for key, text in cls.idle_options(paginator):
+            hints.add((*path, key), text)
 
 
 def _single_entity_selector(

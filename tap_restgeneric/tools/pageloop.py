@@ -9,7 +9,6 @@ from typing import Any
 import requests
 
 from tap_restgeneric.errors import StreamRequestError
-from tap_restgeneric.paginators.auto import AutoPaginator
 from tap_restgeneric.sync.bookmarks import IncrementalError, IncrementalRun, Window, utc_now
 from tap_restgeneric.sync.sequence import PageSequence, PageStep, UnprovenEnd
 from tap_restgeneric.sync.streams import RestGenericStream
@@ -80,6 +79,4 @@ class PageLoop:
         except UnprovenEnd:
             pass  # the last report says why
         finally:
-            paginator = sequence.paginator
-            if isinstance(paginator, AutoPaginator):
-                self.detected = paginator.detected
+            self.detected = sequence.paginator.detection()
