@@ -43,7 +43,7 @@ from local_server import LocalServer
 from tap_restgeneric.errors import StreamRequestError
 from tap_restgeneric.http import body as http_body
 from tap_restgeneric.http import requester
-from tap_restgeneric.records import selectors
+from tap_restgeneric.records import chunked
 from tap_restgeneric.records.selectors import (
     ChunkedParse,
     StreamedRecords,
@@ -337,7 +337,7 @@ def test_a_large_response_streams_in_bounded_memory(
 def tiny(monkeypatch: pytest.MonkeyPatch) -> None:
     """Spool bodies over 4 KiB; hand out chunks of 50 records."""
     monkeypatch.setattr(http_body, "SPOOL_BYTES", 4096)
-    monkeypatch.setattr(selectors, "CHUNK_RECORDS", 50)
+    monkeypatch.setattr(chunked, "CHUNK_RECORDS", 50)
 
 
 def body(records: int, first: int = 1, **around: Any) -> bytes:
@@ -355,7 +355,7 @@ def both(
     monkeypatch.setattr(http_body, "SPOOL_BYTES", 1 << 30)
     in_memory = make()
     monkeypatch.setattr(http_body, "SPOOL_BYTES", 4096)
-    monkeypatch.setattr(selectors, "CHUNK_RECORDS", 50)
+    monkeypatch.setattr(chunked, "CHUNK_RECORDS", 50)
     return in_memory, make()
 
 
@@ -431,7 +431,7 @@ def test_spooled_records_equal_in_memory_records(
 def test_a_large_page_is_written_chunk_by_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
     """The sync gets a large page as several lists, each about CHUNK_RECORDS long."""
     monkeypatch.setattr(http_body, "SPOOL_BYTES", 4096)
-    monkeypatch.setattr(selectors, "CHUNK_RECORDS", 50)
+    monkeypatch.setattr(chunked, "CHUNK_RECORDS", 50)
     with Api({"/items": lambda q: ok(body(420))}) as api:
         tap = make_tap(
             resource("items", data_selector="data", paginator="single_page"),
