@@ -1,4 +1,4 @@
-"""Shared fixtures (the demo API on a free loopback port, a Meltano project) and the fast lane.
+"""Shared fixtures (the demo API on a free port, a Meltano project, spies) and the fast lane.
 
 ``bash scripts/test --fast`` runs ``-m "not slow"``: the modules below start processes (the CLI,
 targets, Meltano, PostgreSQL, API frameworks) or run long campaigns, and are marked ``slow``
@@ -7,9 +7,12 @@ here by module, so a new test in them is slow too. CI runs everything.
 
 from __future__ import annotations
 
+import copy
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -17,6 +20,7 @@ from cli import ROOT, clean_env, tool
 
 from tap_restgeneric.demo import DemoServer
 from tap_restgeneric.redaction import REDACT
+from tap_restgeneric.sync import streams
 
 SLOW_MODULES = frozenset(
     {
@@ -56,6 +60,31 @@ def secrets_of_this_test_only() -> Iterator[None]:
     """The redactor is process-wide: values one test registers must not mask another's output."""
     yield
     REDACT.forget()
+
+
+@pytest.fixture
+def contexts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
+    """(stream name, context) for every request sequence, as the SDK passes them."""
+    seen: list[tuple[str, Any]] = []
+    original = streams.RestGenericStream.request_pages
+
+    def spy(self: streams.RestGenericStream, context: Any) -> Iterator[list[dict[str, Any]]]:
+        seen.append((self.name, copy.deepcopy(context)))
+        yield from original(self, context)
+
+    monkeypatch.setattr(streams.RestGenericStream, "request_pages", spy)
+    return seen
+
+
+@pytest.fixture
+def freeze(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """Freeze the sync start time ("now") the stream reads."""
+
+    def set_now(text: str) -> None:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        monkeypatch.setattr(streams, "utc_now", lambda: moment)
+
+    return set_now
 
 
 @pytest.fixture(scope="session")

@@ -164,3 +164,41 @@ def sync(
         config=cfg, state=copy.deepcopy(state), catalog=catalog, parse_env_config=False
     )
     return sync_tap(tap, into)
+
+
+# --------------------------------------------------------------------------------------------
+# reading what a run wrote: its Singer messages
+
+DAY = "2024-01-{:02d}T00:00:00Z"
+
+
+def day(n: int) -> str:
+    """``2024-01-<n>T00:00:00Z``."""
+    return DAY.format(n)
+
+
+def records(messages: list[Message], stream: str | None = None) -> list[Record]:
+    """The records written (for one stream, or for every stream), in order."""
+    return [
+        m["record"]
+        for m in messages
+        if m["type"] == "RECORD" and (stream is None or m["stream"] == stream)
+    ]
+
+
+def states(messages: list[Message]) -> list[dict[str, Any]]:
+    """The value of every STATE message."""
+    return [m["value"] for m in messages if m["type"] == "STATE"]
+
+
+def last_state(messages: list[Message]) -> dict[str, Any]:
+    """The value of the last STATE message (what a runner stores)."""
+    found = states(messages)
+    assert found, "no STATE message"
+    return found[-1]
+
+
+def bookmark(messages: list[Message], stream: str = "items") -> dict[str, Any]:
+    """The stream's entry in the last STATE."""
+    value: dict[str, Any] = last_state(messages)["bookmarks"][stream]
+    return value
