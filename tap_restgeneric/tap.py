@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
 import threading
@@ -30,7 +29,7 @@ from tap_restgeneric.config.resolve import (
     resolve_config,
 )
 from tap_restgeneric.config.spec import ComponentSpec, RestApiSpec
-from tap_restgeneric.http.auth import AUTHS, Authenticator
+from tap_restgeneric.http.auth import Authenticators
 from tap_restgeneric.http.limiter import HostLimiter
 from tap_restgeneric.redaction import install_log_redaction
 from tap_restgeneric.sdk import (
@@ -306,17 +305,14 @@ class TapRestGeneric(TapSeam):
         if typed:
             self.infer_schemas(typed)
 
+    @cached_property
+    def authenticators(self) -> Authenticators:
+        """The run's authenticators, one per distinct auth spec (so one token)."""
+        return Authenticators(self.api.request_timeout, self.api.ca_bundle or True)
+
     def authenticator_for(self, spec: ComponentSpec | None) -> APIAuthenticatorBase:
         """The run-wide authenticator for an auth spec (one per distinct spec, so one token)."""
-        if spec is None:
-            return Authenticator({})
-        key = json.dumps([spec.type, spec.options], sort_keys=True, default=str)
-        cache: dict[str, APIAuthenticatorBase] = self.__dict__.setdefault("_authenticators", {})
-        if key not in cache:
-            auth = AUTHS[spec.type](spec.options, self.api.request_timeout)
-            auth.verify = self.api.ca_bundle or True
-            cache[key] = auth
-        return cache[key]
+        return self.authenticators(spec)
 
     @classmethod
     def invoke(cls, *args: Any, **kwargs: Any) -> None:

@@ -27,7 +27,7 @@ from helpers import (
 )
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_restgeneric.errors import StreamRequestError
+from tap_restgeneric.errors import ConfigErrors, StreamRequestError
 from tap_restgeneric.http import auth
 
 URL = f"{BASE_URL}/items"
@@ -465,8 +465,8 @@ def test_oauth2_token_lifetime_counts_from_when_the_token_request_was_sent(clock
 
 def test_oauth2_threads_share_one_refresh_per_expiry(clock: Clock) -> None:
     """Eight threads needing a token at the moment it expires cause one token request."""
-    options = {**OAUTH, "default_token_expiration": 3600, "access_token": None}
-    authenticator = auth.OAuth2ClientCredentials(options)
+    raw = {**OAUTH, "default_token_expiration": 3600, "access_token": None}
+    authenticator = auth.OAuth2ClientCredentials(auth.OAuth2Options.build(raw, (), ConfigErrors()))
     threads = 8
     barrier = threading.Barrier(threads)
     sent: list[str] = []
