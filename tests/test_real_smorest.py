@@ -62,3 +62,18 @@ def test_incremental_second_run_gets_only_the_changes(smorest: RealServer, tmp_p
     # request before it is the schema sample, from initial_value (README: Schemas).
     synced = [q.get("updated_since") for path, q, _ in runs.sent if path == "/items/"]
     assert synced[-1:] == [LAST]
+
+
+def test_next_page_by_the_x_pagination_header(smorest: RealServer, tmp_path: Path) -> None:
+    """next_page follows X-Pagination's next_page and ends where the header has none."""
+    loaded, sent = run_logged(real_config("smorest_next_page", smorest), smorest, tmp_path)
+    check_streams(loaded, STREAMS)
+    assert all(status == "200" for _, _, status in sent), sent
+    pages = {
+        stream: [q.get("page") for _, q, _ in sent if q.get("category") == category]
+        for stream, category in (("items", None), ("tools", "tools"))
+    }
+    # items: the first request is the server's first page, then 2..6 (137 at 25 a page, no
+    # request past page 6); tools: from the configured page 1 to 3 (45 at 20 a page).
+    assert pages == {"items": [None, "2", "3", "4", "5", "6"], "tools": ["1", "2", "3"]}
+    assert [q["page_size"] for _, q, _ in sent if "category" not in q] == ["25"] * 6

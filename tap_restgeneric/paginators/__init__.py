@@ -1,6 +1,9 @@
-"""Paginators, one class per dlt style, registered by type name in ``PAGINATORS``."""
+"""Paginators, one class per style, registered by type name in ``PAGINATORS``.
 
-from tap_restgeneric.paginators import auto, ranges, references
+Importing a style's module registers it: a new style is one module and one name below.
+"""
+
+from tap_restgeneric.paginators import auto, next_page, ranges, references  # noqa: F401
 from tap_restgeneric.paginators.base import (
     PAGINATORS,
     Page,
@@ -16,8 +19,5 @@ __all__ = [
     "PaginationError",
     "Paginator",
     "Stop",
-    "auto",
     "build_paginator",
-    "ranges",
-    "references",
 ]
