@@ -29,7 +29,7 @@ import pytest
 from cli import ROOT, clean_env
 from helpers import make_tap, records_of, resource
 
-from tap_restgeneric.config import templates
+from tap_restgeneric.config import template_sandbox
 from tap_restgeneric.config.templates import Template, TemplateError
 from tap_restgeneric.errors import StreamRequestError
 from tap_restgeneric.http import body as http_body
@@ -529,7 +529,7 @@ def test_template_probe_in_process(kind: str, template: str) -> None:
 
 def test_template_time_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     """A long evaluation (a 20 MB string counted 300 times) stops at the budget."""
-    monkeypatch.setattr(templates, "TIME_BUDGET", 0.05)
+    monkeypatch.setattr(template_sandbox, "TIME_BUDGET", 0.05)
     text = "{{ " + " + ".join(["response.get('s').count('x')"] * 60) + " < 0 }}"
     names = {"response": {"s": "y" * 20_000_000}, "headers": {}, "records": [], "page": 1}
     started = time.monotonic()
