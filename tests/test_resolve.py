@@ -22,15 +22,13 @@ from tap_restgeneric.config.spec import (
     RetrySpec,
 )
 from tap_restgeneric.http.auth import AUTHS
+from tap_restgeneric.paginators import PAGINATORS
 
 BASE = "https://api.example.com"
 CLIENT = {"base_url": BASE}
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-PAGINATOR_TYPES = (
-    "one of 'auto', 'cursor', 'header_cursor', 'header_link', 'json_link', 'json_response', "
-    "'offset', 'page_number', 'single_page'"
-)
+PAGINATOR_TYPES = "one of " + ", ".join(repr(name) for name in PAGINATORS.names)
 AUTH_TYPES = "one of 'api_key', 'basic', 'bearer', 'http_basic', 'oauth2_client_credentials'"
 RESOURCE_KEYS = (
     "one of 'columns', 'endpoint', 'file_format', 'include_from_parent', 'max_table_nesting', "

@@ -22,6 +22,7 @@ from test_seeds import SEEDS
 from tap_restgeneric.demo import DemoServer
 from tap_restgeneric.demo.data import DATASETS, records
 from tap_restgeneric.demo.routes import CREDENTIALS
+from tap_restgeneric.paginators import PAGINATORS
 from tap_restgeneric.tools.__main__ import main
 from tap_restgeneric.tools.positions import PositionIndex, error_path
 
@@ -34,6 +35,7 @@ WRITE_DISPOSITION = (
     "warning: 'write_disposition' has no effect in a Singer tap: the target decides how records "
     "are loaded at config['resource_defaults']['write_disposition']"
 )
+PAGINATOR_TYPES = "one of " + ", ".join(repr(name) for name in PAGINATORS.names)
 STOP_CONDITION = "{{ response.get('hasNext', {}) == False }}"
 
 
@@ -141,9 +143,7 @@ def test_validate_yaml_errors_with_line_and_column(
         "'method', 'on_unproven_end', 'paginator', 'params', 'path', 'response_actions' at "
         "config['resources'][1]['endpoint']['data_selecter']",
         f"{path}:11:9: unknown paginator type 'page_numbr' (did you mean 'page_number'?); "
-        "expected one of 'auto', 'cursor', 'header_cursor', 'header_link', 'json_link', "
-        "'json_response', 'offset', 'page_number', 'single_page' at "
-        "config['resources'][1]['endpoint']['paginator']['type']",
+        f"expected {PAGINATOR_TYPES} at config['resources'][1]['endpoint']['paginator']['type']",
         f"{path}:15:7: warning: data_selector 'data' on the single-entity path "
         "'orders/{resources.orders.id}': such a response is usually the record itself, which "
         "the default '$' selects at config['resources'][2]['endpoint']['data_selector']",
