@@ -147,6 +147,8 @@ def _typed_dict_for(value: dict[str, Any], members: tuple[Any, ...]) -> Any:
         kind = get_type_hints(member).get("type")
         if get_origin(kind) is Literal and value.get("type") in get_args(kind):
             return member
+    if raw.PaginatorTypeConfig in members and isinstance(value.get("type"), str):
+        return raw.PaginatorTypeConfig  # a registered type raw.py has no TypedDict for
     plain = [m for m in members if m is dict or get_origin(m) in (dict, Mapping)]
     if plain:
         return plain[0]
@@ -169,6 +171,9 @@ def unknown_keys(value: Any, annotation: Any, path: str = "config") -> list[str]
             inner = args[1] if len(args) == 2 else Any
             return [p for k, v in value.items() for p in unknown_keys(v, inner, f"{path}[{k!r}]")]
         hints = get_type_hints(target)
+        if target is raw.PaginatorTypeConfig:
+            cls = PAGINATORS.get(value["type"])
+            hints = {"type": str, **dict.fromkeys(getattr(cls, "fields", {}), Any)}
         problems = []
         for key, item in value.items():
             if key not in hints:

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from tap_restgeneric.config.fields import REQUIRED, Field, check_options, check_value, describe
+from tap_restgeneric.config.raw import AnySchemaColumns, SchemaConfig
 from tap_restgeneric.errors import ConfigErrors, Path
 
 _PLAIN = ("string", "integer", "number", "boolean", "object", "array")
@@ -224,7 +225,11 @@ def _columns(
 
 
 def declared_schema(
-    schema: Any, columns: Any, base_dir: pathlib.Path, path: Path, errors: ConfigErrors
+    schema: SchemaConfig | None,
+    columns: AnySchemaColumns | None,
+    base_dir: pathlib.Path,
+    path: Path,
+    errors: ConfigErrors,
 ) -> tuple[dict[str, Any] | None, bool]:
     """(schema or partial schema, complete): complete=True when a whole schema was declared."""
     before = len(errors.lines)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tap_restgeneric.config.placeholders import collect, fields_in
+from tap_restgeneric.config.raw import EndpointConfig
 from tap_restgeneric.config.spec import ResourceSpec
 from tap_restgeneric.errors import ConfigErrors, Path
 from tap_restgeneric.records.selectors import check_jsonpath
@@ -21,10 +22,10 @@ def context_key(parent: str, field: str) -> str:
 
 
 def rewrite_resolve_params(
-    endpoint: Mapping[str, Any], path: Path, errors: ConfigErrors
+    endpoint: EndpointConfig, path: Path, errors: ConfigErrors
 ) -> dict[str, Any]:
     """Turn legacy ``{"type": "resolve", …}`` params into ``{resources.<r>.<f>}`` in the path."""
-    result = dict(endpoint)
+    result: dict[str, Any] = dict(endpoint)
     params = endpoint.get("params")
     if not isinstance(params, dict):
         return result

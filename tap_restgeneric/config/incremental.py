@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from tap_restgeneric.config.fields import REQUIRED, Field, check_options
+from tap_restgeneric.config.raw import IncrementalConfig
 from tap_restgeneric.config.spec import IncrementalSpec
 from tap_restgeneric.errors import ConfigErrors, Path
 from tap_restgeneric.records.cursors import FORMATS, parse_duration
@@ -65,7 +66,7 @@ def _from_params(
 
 
 def incremental_spec(
-    raw: Any,
+    raw: IncrementalConfig | None,
     params: dict[str, Any],
     path: Path,
     errors: ConfigErrors,
@@ -81,17 +82,18 @@ def incremental_spec(
             "incremental is given both in 'params' and as 'incremental'",
             "only one of them",
         )
+    given: object = raw  # as written: JSON may hold anything here
     if in_params is not None:
-        raw = {**in_params[1], "start_param": in_params[0]}
+        given = {**in_params[1], "start_param": in_params[0]}
         where: Path = (*path, "params", in_params[0])
     elif raw is None:
         return None
     else:
         where = (*path, "incremental")
-    if not isinstance(raw, dict):
+    if not isinstance(given, dict):
         errors.add(where, "wrong type", "an object with 'cursor_path'")
         return None
-    opts = check_options(raw, INCREMENTAL_FIELDS, where, errors)
+    opts = check_options(given, INCREMENTAL_FIELDS, where, errors)
     if opts["cursor_path"] and (problem := check_jsonpath(opts["cursor_path"])):
         errors.add((*where, "cursor_path"), f"invalid JSONPath: {problem}", "a JSONPath")
     convert = opts["convert"]

@@ -36,6 +36,8 @@ HTTPMethodBasic = Literal["GET", "POST"]
 WriteDispositionName = Literal["append", "replace", "merge"]
 ColumnSchema = dict[str, Any]
 """dlt's ``TColumnSchema``; resolve reads ``name``, ``data_type``, ``nullable``, ``description``."""
+AnySchemaColumns = dict[str, ColumnSchema] | list[ColumnSchema]
+"""dlt's ``columns``: hints by column name, or a list of hints with ``name``."""
 
 # ----------------------------------------------------------------------------------------------
 # Paginators (one TypedDict per ``type``; a registered type without one here is still accepted)
@@ -54,7 +56,10 @@ PaginatorType = Literal[
 
 
 class PaginatorTypeConfig(TypedDict, total=False):
-    """Any paginator: its ``type`` and the options that type declares."""
+    """A registered type with no TypedDict here (``next_page``): ``type`` and its class's options.
+
+    Adding a paginator takes its class and registry line only; a TypedDict here is optional.
+    """
 
     type: Required[str]
 
@@ -336,7 +341,7 @@ class ResourceBase(TypedDict, total=False):
     processing_steps: list[dict[str, Any]] | None  # Python only: rejected with a hint
     # dlt resource hints, accepted for compatibility (they describe dlt's loading)
     merge_key: str | list[str] | None
-    columns: dict[str, ColumnSchema] | list[ColumnSchema] | None
+    columns: AnySchemaColumns | None
     schema_contract: str | dict[str, Any] | None
     table_format: str | None
     file_format: str | None

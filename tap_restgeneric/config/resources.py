@@ -9,7 +9,7 @@ from typing import Any
 from tap_restgeneric.config.dependencies import find_parent, parents_first, rewrite_resolve_params
 from tap_restgeneric.config.endpoints import ENDPOINT_FIELDS, ClientDefaults, endpoint_spec
 from tap_restgeneric.config.fields import REQUIRED, Field, check_options, check_value, json_type
-from tap_restgeneric.config.raw import ResourceBase, ResourceConfig, RestApiConfig
+from tap_restgeneric.config.raw import EndpointConfig, ResourceBase, ResourceConfig, RestApiConfig
 from tap_restgeneric.config.settings import PYTHON_ONLY, REQUIRED_SETTINGS
 from tap_restgeneric.config.spec import ResourceSpec
 from tap_restgeneric.errors import ConfigErrors, Path
@@ -43,8 +43,13 @@ RESOURCE_FIELDS = {
 WRITE_DISPOSITIONS = ("append", "replace", "merge")
 
 
-def merge_defaults(resource: dict[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge resource_defaults into a resource by dlt's rules (params/json one level deep)."""
+def merge_defaults(
+    resource: Mapping[str, Any], defaults: ResourceBase | Mapping[str, Any]
+) -> dict[str, Any]:
+    """Merge resource_defaults into a resource by dlt's rules (params/json one level deep).
+
+    Plain dicts come out (tools/hints uses it too); the inputs may be the raw TypedDicts.
+    """
     merged = copy.deepcopy(dict(defaults))
     for key, value in resource.items():
         if key == "endpoint" and isinstance(value, dict) and isinstance(merged.get(key), dict):
@@ -87,14 +92,19 @@ def default_origins(resource: Mapping[str, Any], defaults: Mapping[str, Any]) ->
     return origins
 
 
-def expand_resource(raw: Any, path: Path, errors: ConfigErrors) -> dict[str, Any] | None:
-    """Expand string shorthands: ``"posts"`` and ``endpoint: "path"``; default path to name."""
+def expand_resource(
+    raw: str | ResourceConfig, path: Path, errors: ConfigErrors
+) -> dict[str, Any] | None:
+    """Expand string shorthands: ``"posts"`` and ``endpoint: "path"``; default path to name.
+
+    The result is a plain dict (tools/hints reads it so) whose ``endpoint`` is an object.
+    """
     if isinstance(raw, str):
         raw = {"name": raw}
-    if not isinstance(raw, dict):
+    if not isinstance(raw, dict):  # JSON may hold anything here
         errors.add(path, f"wrong type: got {json_type(raw)}", "a resource name or an object")
         return None
-    resource = dict(raw)
+    resource: dict[str, Any] = dict(raw)
     endpoint = resource.get("endpoint")
     if isinstance(endpoint, str):
         endpoint = {"path": endpoint}
@@ -153,7 +163,7 @@ def resource_spec(
         )
     keys = primary_key(opts["primary_key"], (*path, "primary_key"), errors)
     where = (*path, "endpoint")
-    raw_endpoint = rewrite_resolve_params(raw.get("endpoint") or {}, where, errors)
+    raw_endpoint = rewrite_resolve_params(raw.get("endpoint") or EndpointConfig(), where, errors)
     parent, fields = find_parent(raw_endpoint, names, opts["name"] or "", where, errors)
     include = tuple(opts["include_from_parent"] or ())
     if include and parent is None:

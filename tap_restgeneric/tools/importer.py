@@ -9,6 +9,7 @@ import math
 from pathlib import Path as FilePath
 from typing import Any
 
+from tap_restgeneric.config.raw import RestApiConfig
 from tap_restgeneric.config.secrets import is_reference
 from tap_restgeneric.errors import Path, format_path
 from tap_restgeneric.redaction import SENSITIVE_KEYS
@@ -20,8 +21,11 @@ PLACEHOLDER = "restgeneric-import-placeholder"
 LITERAL_NODES = (ast.Dict, ast.List, ast.Tuple, ast.Set, ast.Constant)
 
 
-def convert(text: str, *, is_python: bool) -> tuple[dict[str, Any], list[str]]:
-    """Parse (never run) the snippet; return the JSON config and the secret names it uses."""
+def convert(text: str, *, is_python: bool) -> tuple[RestApiConfig, list[str]]:
+    """Parse (never run) the snippet; return the JSON config and the secret names it uses.
+
+    The config is typed as what it claims to be; ``validate`` (run by ``import-dlt``) checks it.
+    """
     source, first_line = code_block(text, is_python)
     literal, offset = config_literal(source)
     code, names = replace_secrets(literal)
@@ -129,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         raise ToolError(f"cannot read {args.file}: {exc.strerror or exc}") from None
     config, names = convert(text, is_python=file.suffix.lower() == ".py")
     if args.base_url:
-        client = config.setdefault("client", {})
+        client = config.setdefault("client", {"base_url": args.base_url})
         if not isinstance(client, dict):
             raise ToolError("'client' in the snippet is not a dict: cannot set --base-url")
         client["base_url"] = args.base_url
