@@ -23,6 +23,7 @@ from tap_restgeneric.config.resolve import (
     OWN_SETTINGS,
     RESOURCE_FIELDS,
     SETTING_FIELDS,
+    resolve_config,
 )
 from tap_restgeneric.http.auth import AUTHS
 from tap_restgeneric.paginators import PAGINATORS
@@ -261,3 +262,32 @@ def test_typing_module_names_used_here_exist() -> None:
         value = getattr(raw, name)
         if is_typeddict(value):
             assert typing.get_type_hints(value)
+
+
+def test_a_config_built_in_code_type_checks_and_resolves() -> None:
+    """mypy checks this literal against RestApiConfig; resolve takes it as it takes JSON."""
+    config: raw.RestApiConfig = {
+        "client": {
+            "base_url": "https://api.example.com",
+            "auth": {"type": "bearer", "token": {"secret": "RAW_TOKEN"}},
+            "paginator": {"type": "offset", "limit": 10, "total_path": None},
+        },
+        "resource_defaults": {"primary_key": "id", "endpoint": {"params": {"per_page": 10}}},
+        "resources": [
+            "users",
+            {
+                "name": "posts",
+                "endpoint": {
+                    "path": "users/{resources.users.id}/posts",
+                    "paginator": "single_page",
+                    "incremental": {"cursor_path": "updated", "initial_value": "2024-01-01"},
+                },
+            },
+        ],
+        "secrets": {"RAW_TOKEN": "raw-test-token"},
+        "request_timeout": 30,
+    }
+    assert config_problems(dict(config)) == []
+    spec = resolve_config(config)
+    assert [(r.name, r.parent) for r in spec.resources] == [("users", None), ("posts", "users")]
+    assert spec.request_timeout == 30.0

@@ -78,7 +78,9 @@ def merge_defaults(
     return merged
 
 
-def default_origins(resource: Mapping[str, Any], defaults: Mapping[str, Any]) -> list[Path]:
+def default_origins(
+    resource: Mapping[str, Any], defaults: ResourceBase | Mapping[str, Any]
+) -> list[Path]:
     """Paths (relative to the resource) whose merged value was taken from resource_defaults."""
     origins: list[Path] = [(key,) for key in defaults if key not in resource]
     endpoint, base = resource.get("endpoint"), defaults.get("endpoint")
