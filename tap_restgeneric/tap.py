@@ -1,48 +1,29 @@
-"""TapRestGeneric: settings, config resolution before any request, one stream class per resource."""
+"""TapRestGeneric: config resolved before any request, streams built with what they share, sync."""
 
 from __future__ import annotations
 
 import copy
-import math
-import os
-import threading
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import click
-from dotenv import dotenv_values
-from singer_sdk import typing as th
-from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.singerlib import StateMessage
 from singer_sdk.tap_base import CliTestOptionValue
 
+from tap_restgeneric.about import CONFIG_JSONSCHEMA, settings_from_environment
 from tap_restgeneric.cli import clean_failures, read_config_files, read_json_input
 from tap_restgeneric.config.fields import shorten
-from tap_restgeneric.config.resolve import (
-    MAX_CONCURRENCY,
-    MAX_REQUEST_TIMEOUT,
-    MAX_SAMPLE_PAGES,
-    MAX_SAMPLE_RECORDS,
-    OWN_SETTINGS,
-    resolve_config,
-)
-from tap_restgeneric.config.spec import ComponentSpec, RestApiSpec
-from tap_restgeneric.http.auth import Authenticators
-from tap_restgeneric.http.limiter import HostLimiter
+from tap_restgeneric.config.resolve import OWN_SETTINGS, resolve_config
+from tap_restgeneric.config.spec import RestApiSpec
 from tap_restgeneric.redaction import install_log_redaction
-from tap_restgeneric.sdk import (
-    ConfigInput,
-    TapSeam,
-    env_var_prefix,
-    environment_settings,
-    start_sync,
-)
-from tap_restgeneric.sync.family import fields_for_children
+from tap_restgeneric.sdk import ConfigInput, TapSeam, env_var_prefix, start_sync
+from tap_restgeneric.sync.build import build_streams
 from tap_restgeneric.sync.output import SerializedWriter
 from tap_restgeneric.sync.parallel import SnapshotStateWriter, sync_side_by_side
-from tap_restgeneric.sync.streams import RestGenericStream, make_stream_class
+from tap_restgeneric.sync.sampling import infer_schemas, type_before_sync
+from tap_restgeneric.sync.shared import Shared
+from tap_restgeneric.sync.streams import RestGenericStream
 
 
 class TapRestGeneric(TapSeam):
@@ -51,89 +32,7 @@ class TapRestGeneric(TapSeam):
     name = "tap-restgeneric"
     dynamic_catalog = True
     message_writer_class = SerializedWriter
-    config_jsonschema = th.PropertiesList(
-        th.Property(
-            "client",
-            th.ObjectType(additional_properties=True),
-            required=True,
-            description="dlt client: base_url, headers, auth, paginator, error_handler.",
-        ),
-        th.Property(
-            "resource_defaults",
-            th.ObjectType(additional_properties=True),
-            description="dlt resource_defaults, merged into every resource by dlt's rules.",
-        ),
-        th.Property(
-            "resources",
-            th.ArrayType(th.CustomType({"type": ["string", "object"]})),
-            required=True,
-            description="dlt resources: names or resource objects (one Singer stream each).",
-        ),
-        th.Property(
-            "secrets",
-            th.ObjectType(additional_properties=True),
-            secret=True,
-            description='Named secret values, referenced anywhere as {"secret": "NAME"}.',
-        ),
-        th.Property(
-            "start_date",
-            th.DateTimeType,
-            description="Start of incremental resources without initial_value or bookmark.",
-        ),
-        th.Property(
-            "request_timeout",
-            th.NumberType(exclusive_minimum=0, maximum=MAX_REQUEST_TIMEOUT),
-            default=60,
-            description=(
-                "Seconds to wait for a response before retrying (default 60; above 0, at most "
-                f"{MAX_REQUEST_TIMEOUT})."
-            ),
-        ),
-        th.Property(
-            "schema_drift",
-            th.StringType,
-            default="evolve",
-            allowed_values=["evolve", "freeze", "fail"],
-            description=(
-                "Records with fields or types the schema lacks: evolve (write an updated "
-                "SCHEMA), freeze (drop such fields), fail. Per resource: schema_drift."
-            ),
-        ),
-        th.Property(
-            "schema_sample_pages",
-            th.IntegerType(minimum=1, maximum=MAX_SAMPLE_PAGES),
-            default=1,
-            description=(
-                "Pages per stream sampled by --discover to infer undeclared schemas "
-                f"(1 to {MAX_SAMPLE_PAGES})."
-            ),
-        ),
-        th.Property(
-            "schema_sample_records",
-            th.IntegerType(minimum=1, maximum=MAX_SAMPLE_RECORDS),
-            default=1000,
-            description=(
-                "At most this many records per stream are used to infer a schema "
-                f"(1 to {MAX_SAMPLE_RECORDS:,})."
-            ),
-        ),
-        th.Property(
-            "max_concurrency",
-            th.IntegerType(minimum=1, maximum=MAX_CONCURRENCY),
-            default=4,
-            description=(
-                "Requests in flight at once over the run: independent top-level streams are "
-                "synced side by side, and page_number and offset pages are requested ahead once "
-                f"two full pages came back alike (1: one request at a time; at most "
-                f"{MAX_CONCURRENCY})."
-            ),
-        ),
-        th.Property(
-            "ca_bundle",
-            th.StringType,
-            description="Path to a CA bundle for TLS verification (verification is always on).",
-        ),
-    ).to_dict()
+    config_jsonschema = CONFIG_JSONSCHEMA
 
     def __init__(self, *, config: Any = None, **kwargs: Any) -> None:
         """The SDK's tap, on a copy of a config dict: the caller's dict is never modified.
@@ -148,28 +47,10 @@ class TapRestGeneric(TapSeam):
 
     @classmethod
     def env_var_config(cls) -> dict[str, Any]:
-        """``TAP_RESTGENERIC_*`` settings, with numeric ones (``request_timeout``...) as numbers.
-
-        The SDK passes a ``number`` setting's text on as a string (a type error), and ends the
-        run with a bare ValueError on an ``integer`` setting that is not one. Here ``5`` and
-        ``2.5`` become numbers; other text stays a string, for a config error naming the setting.
-        """
+        """``TAP_RESTGENERIC_*`` settings, with numeric ones (``request_timeout``...) as numbers."""
         schema = cls.config_jsonschema
         cls.append_builtin_config(schema)
-        properties: dict[str, Any] = schema.get("properties", {})
-        numeric = {key: kind for key, prop in properties.items() if (kind := _numeric_kind(prop))}
-        others = {key: prop for key, prop in properties.items() if key not in numeric}
-        load_working_dotenv()
-        # No .env file read by the SDK: it would search upwards from its own installed files
-        # and let it override the environment; the working directory's was loaded just above.
-        prefix = env_var_prefix(cls)
-        config = environment_settings({**schema, "properties": others}, prefix)
-        for key, kind in numeric.items():
-            name = prefix + key.upper().replace("-", "_")
-            if name in os.environ:
-                cls.logger.info("Parsing '%s' config from env variable '%s'.", key, name)
-                config[key] = _env_number(os.environ[name], kind)
-        return config
+        return settings_from_environment(schema, env_var_prefix(cls), cls.logger)
 
     def validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Validate built-in settings with the SDK, then resolve our config into a spec."""
@@ -192,14 +73,9 @@ class TapRestGeneric(TapSeam):
         return errors
 
     @cached_property
-    def limiter(self) -> HostLimiter:
-        """The per-host pause and the cap on requests in flight, shared by all streams."""
-        return HostLimiter(self.api.max_concurrency)
-
-    @cached_property
-    def halt(self) -> threading.Event:
-        """Set when a stream synced side by side failed: the others stop before their next page."""
-        return threading.Event()
+    def shared(self) -> Shared:
+        """What the run's streams share (limiter, halt signal, authenticators), handed to each."""
+        return Shared.for_api(self.api)
 
     def sync_selected_streams(self) -> None:
         """Sync every selected stream; independent top-level ones side by side when allowed.
@@ -234,18 +110,13 @@ class TapRestGeneric(TapSeam):
         for stream in self.streams.values():
             if not (stream.selected or stream.has_selected_descendents):
                 self.logger.info("Skipping deselected stream '%s'.", stream.name)
-        sync_side_by_side(roots, width, self.halt)
+        sync_side_by_side(roots, width, self.shared.halt)
         for stream in self.streams.values():
             stream.log_sync_costs()
 
     def discover_streams(self) -> list[RestGenericStream]:
         """One generated stream class per resource, parents first; no network calls."""
-        needed = fields_for_children(self.api.resources)
-        classes: dict[str, type[RestGenericStream]] = {}
-        for res in self.api.resources:
-            parent = classes[res.parent] if res.parent else None
-            classes[res.name] = make_stream_class(res, self.api, parent, needed.get(res.name))
-        return [cls(self) for cls in classes.values()]
+        return build_streams(self, self.api, self.shared)
 
     def run_discovery(self) -> str:
         """Infer the schemas that were not declared, then print the catalog."""
@@ -253,66 +124,17 @@ class TapRestGeneric(TapSeam):
         return super().run_discovery()
 
     def infer_schemas(self, only: set[str] | None = None) -> None:
-        """Sample each stream without a declared schema (parents first) and type it.
-
-        ``only`` (before a sync): type just these resources; their parents are sampled for
-        contexts, and a resource whose sample has no records still waits for its first page.
-        """
-        samples: dict[str, list[dict[str, Any]]] = {}
-        streams = {name: self.streams[name] for name in self.api.stream_names.values()}
-        visit = set(only or ())
-        for resource in reversed(self.api.resources):  # children first: their parents too
-            if resource.name in visit and resource.parent is not None:
-                visit.add(resource.parent)
-        for resource in self.api.resources:  # parents first
-            if only is not None and resource.name not in visit:
-                continue
-            stream = streams[resource.stream_name]
-            assert isinstance(stream, RestGenericStream)
-            contexts: list[Any] = [None]
-            if resource.parent is not None:
-                parent = streams[self.api.stream_names[resource.parent]]
-                assert isinstance(parent, RestGenericStream)
-                contexts = [parent.child_context(r) for r in samples.get(resource.parent, [])[:5]]
-                if not contexts and not resource.schema_complete and only is None:
-                    self.logger.warning(
-                        "Stream %r: could not sample records to infer a schema (its parent %r "
-                        "gave none); using a permissive schema",
-                        stream.name,
-                        resource.parent,
-                    )
-            samples[resource.name] = stream.sample_schema(
-                contexts, sync=only is not None, type_it=only is None or resource.name in only
-            )
+        """Sample each stream without a declared schema (parents first) and type it."""
+        infer_schemas(self.api, self._rest_streams(), only, log=self.logger)
 
     def type_before_sync(self) -> None:
-        """No catalog: type the streams whose first page synced state would filter, beforehand.
+        """No catalog: type the streams whose first page synced state would filter, beforehand."""
+        type_before_sync(self.api, self._rest_streams(), log=self.logger)
 
-        Without a catalog an undeclared schema is typed from the first page synced. A bookmark
-        of the stream or of an ancestor (whose records give the stream its contexts) would
-        make that another page than a run without state typed it from, so such streams are
-        typed from that page, sampled as --discover samples (from the start value, no state).
-        """
-        filtered: set[str] = set()
-        typed: set[str] = set()
-        for resource in self.api.resources:  # parents first
-            stream = self.streams[resource.stream_name]
-            assert isinstance(stream, RestGenericStream)
-            if stream.bookmarked or resource.parent in filtered:
-                filtered.add(resource.name)
-                if stream.selected and stream.awaits_first_page:
-                    typed.add(resource.name)
-        if typed:
-            self.infer_schemas(typed)
-
-    @cached_property
-    def authenticators(self) -> Authenticators:
-        """The run's authenticators, one per distinct auth spec (so one token)."""
-        return Authenticators(self.api.request_timeout, self.api.ca_bundle or True)
-
-    def authenticator_for(self, spec: ComponentSpec | None) -> APIAuthenticatorBase:
-        """The run-wide authenticator for an auth spec (one per distinct spec, so one token)."""
-        return self.authenticators(spec)
+    def _rest_streams(self) -> dict[str, RestGenericStream]:
+        """The resources' streams by Singer stream name."""
+        names = self.api.stream_names.values()
+        return {n: s for n in names if isinstance(s := self.streams[n], RestGenericStream)}
 
     @classmethod
     def invoke(cls, *args: Any, **kwargs: Any) -> None:
@@ -348,39 +170,6 @@ class TapRestGeneric(TapSeam):
             tap.infer_schemas()
             tap.write_schemas()
             ctx.exit()
-
-
-def _numeric_kind(prop: dict[str, Any]) -> str | None:
-    """``integer`` or ``number`` for a setting of that JSON type (nullable or not), else None."""
-    kind = prop.get("type")
-    kinds = set(kind) if isinstance(kind, list) else {kind}
-    kinds.discard("null")
-    return kinds.pop() if len(kinds) == 1 and kinds <= {"integer", "number"} else None
-
-
-def load_working_dotenv() -> None:
-    """Meltano's rule for ``.env``: only the working directory's, and the environment wins."""
-    path = Path.cwd() / ".env"
-    if path.is_file():
-        for name, value in dotenv_values(path).items():
-            if value is not None:
-                os.environ.setdefault(name, value)
-
-
-def _env_number(text: str, kind: str) -> Any:
-    """An environment variable's text as the setting's number; text that is none stays as is."""
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    if kind == "number":
-        try:
-            value = float(text)
-        except ValueError:
-            return text
-        if math.isfinite(value):
-            return value
-    return text
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ import requests_mock
 from helpers import BASE_URL, Message, page, resource, serve, sync
 from singer_sdk.exceptions import AbortedSyncPausedException
 
-from tap_restgeneric.sync.fastpath import FastRecords
+from tap_restgeneric.sync.fastpath import RecordWriter
+from tap_restgeneric.sync.streams import RestGenericStream
 from tap_restgeneric.tap import TapRestGeneric
 
 DAY = "2024-01-0{}T00:00:00Z"
@@ -92,15 +93,15 @@ def run(
 ) -> tuple[list[Message], Counter[str]]:
     """The messages of one sync and how many records each stream wrote one by one."""
     one_by_one: Counter[str] = Counter()
-    write_one = FastRecords._write_record_message
+    write_one = RestGenericStream._write_record_message
 
-    def spy(self: FastRecords, record: dict[str, Any]) -> None:
+    def spy(self: RestGenericStream, record: dict[str, Any]) -> None:
         one_by_one[self.name] += 1
         write_one(self, record)
 
-    monkeypatch.setattr(FastRecords, "_write_record_message", spy)
+    monkeypatch.setattr(RestGenericStream, "_write_record_message", spy)
     if not fast:
-        monkeypatch.setattr(FastRecords, "fast", property(lambda self: False))
+        monkeypatch.setattr(RecordWriter, "fast", property(lambda self: False))
     with requests_mock.Mocker() as mocker:
         serve_all(mocker)
         messages = sync(copy.deepcopy(cfg), catalog=catalog)
@@ -173,7 +174,7 @@ def test_a_deselected_property_takes_the_sdk_path(monkeypatch: pytest.MonkeyPatc
 
 def test_a_record_limit_takes_the_sdk_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """As ``--test`` sets it: the sync stops after exactly that many records."""
-    monkeypatch.setattr(FastRecords, "ABORT_AT_RECORD_COUNT", 3)
+    monkeypatch.setattr(RestGenericStream, "ABORT_AT_RECORD_COUNT", 3)
     cfg = {**CONFIG, "resources": CONFIG["resources"][:1]}
     messages: list[Message] = []
     with requests_mock.Mocker() as mocker, pytest.raises(AbortedSyncPausedException):

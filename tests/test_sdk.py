@@ -124,12 +124,13 @@ def test_private_methods_keep_their_signature(
 
 
 def test_stream_attributes_the_seam_reads_exist() -> None:
-    stream = items_tap().streams["items"]
+    tap = items_tap()
+    stream = tap.streams["items"]
     assert isinstance(stream, RestGenericStream)
     for name in ("_stream_version", "_tap_input_catalog", "_input_schema", "_stream_maps"):
         assert hasattr(stream, name), f"singer-sdk streams no longer set {name} (sdk/stream.py)"
     assert stream._schema is stream.schema, "Stream.schema no longer returns Stream._schema"
-    assert stream._tap is stream.rest_tap, "Stream._tap is no longer the tap"
+    assert stream._tap is tap, "Stream._tap is no longer the tap"
     assert stream.stream_version is None
 
 

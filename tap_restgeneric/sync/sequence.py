@@ -175,7 +175,7 @@ class PageSequence:
 
     def _step(self, number: int, include: dict[str, Any]) -> PageStep | None:
         """Fetch page ``number`` and judge it (None: ask for it again, as recovered)."""
-        if self.stream.rest_tap.halt.is_set():
+        if self.stream.shared.halt.is_set():
             raise Halted
         request, prepared = self._pending
         requester = self.stream.requester
@@ -379,7 +379,7 @@ class PageSequence:
             chunk: list[dict[str, Any]] | None = first
             last = first[-1]
             while chunk is not None:
-                if self.stream.rest_tap.halt.is_set():
+                if self.stream.shared.halt.is_set():
                     raise Halted
                 last = chunk[-1] if chunk else last
                 yield self.stream._kept(self.run, self.window, chunk, include)

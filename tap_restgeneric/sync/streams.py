@@ -1,11 +1,11 @@
-"""The base REST stream driven by a ResourceSpec, and ``make_stream_class`` for each resource."""
+"""The REST stream driven by a ResourceSpec: requests, pages, records, bookmarks, summary."""
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import requests
 from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
@@ -20,33 +20,45 @@ from tap_restgeneric.http.urls import join_url
 from tap_restgeneric.paginators import Paginator, build_paginator
 from tap_restgeneric.records.schemas import schema_for
 from tap_restgeneric.records.selectors import RecordSelector
-from tap_restgeneric.records.stream_schema import SchemaTracking
+from tap_restgeneric.records.stream_schema import SchemaTracker
+from tap_restgeneric.sdk import StreamSeam
 from tap_restgeneric.sync.bookmarks import IncrementalError, IncrementalRun, Window, utc_now
 from tap_restgeneric.sync.family import (
     ChildContext,
     MissingParentField,
     included_fields,
-    partition_keys,
     placeholder_values,
 )
+from tap_restgeneric.sync.fastpath import RecordWriter
 from tap_restgeneric.sync.sequence import PageSequence
+from tap_restgeneric.sync.shared import Shared
 from tap_restgeneric.sync.summary import StreamStats
 
 if TYPE_CHECKING:
+    from singer_sdk import Tap
     from singer_sdk.authenticators import APIAuthenticatorBase
     from singer_sdk.helpers.types import Context
 
-    from tap_restgeneric.tap import TapRestGeneric
 
+class RestGenericStream(StreamSeam):
+    """A stream whose requests, pagination and records come from its resource spec.
 
-class RestGenericStream(SchemaTracking):
-    """A stream whose requests, pagination and records come from its resource spec."""
+    Built by the tap with what the run shares (``Shared``: limiter, halt signal,
+    authenticators); it owns its schema tracker (SCHEMA, typing, drift) and its record writer
+    (the fast RECORD path), and answers the SDK seam's hooks by calling them.
+    """
 
-    def __init__(self, tap: TapRestGeneric) -> None:
-        self.rest_tap = tap
+    resource: ClassVar[ResourceSpec]
+    api: ClassVar[RestApiSpec]
+    children_fields: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, tap: Tap, shared: Shared) -> None:
+        self.shared = shared
         super().__init__(tap=tap, name=self.resource.stream_name, schema=schema_for(self.resource))
         self.primary_keys = list(self.resource.primary_key)
         self.selector = RecordSelector(self.resource.endpoint.data_selector, self.name)
+        self.schema_tracker = SchemaTracker(self, self.resource)
+        self.record_writer = RecordWriter(self)
         endpoint = self.resource.endpoint
         self.credentials = Credentials(
             self.authenticator,
@@ -59,7 +71,7 @@ class RestGenericStream(SchemaTracking):
             endpoint.retry,
             endpoint.response_actions,
             self.api.request_timeout,
-            limiter=tap.limiter,
+            limiter=shared.limiter,
             hooks=StreamHooks(self.credentials.follow, self.credentials.reauthenticate),
         )
         configure_session(self.requests_session, self.api)
@@ -82,7 +94,7 @@ class RestGenericStream(SchemaTracking):
     @cached_property
     def authenticator(self) -> APIAuthenticatorBase:
         """The run-wide authenticator for this endpoint's auth (shared between streams)."""
-        return self.rest_tap.authenticator_for(self.resource.endpoint.auth)
+        return self.shared.authenticators(self.resource.endpoint.auth)
 
     def get_new_paginator(self) -> Paginator:  # type: ignore[override]
         """A fresh paginator of the configured style (it reads the parsed page)."""
@@ -139,16 +151,49 @@ class RestGenericStream(SchemaTracking):
         return (self.child_context(record),) if self.child_context else ()
 
     def has_children(self) -> bool:
-        """Whether records hand contexts to child streams."""
+        """Whether records hand contexts to child streams (they are then processed one by one)."""
         return bool(self.child_context)
+
+    # The SDK seam's hooks: SCHEMA through the schema tracker, RECORDs through the writer.
+
+    def write_schema(self) -> None:
+        """Write SCHEMA unless it waits for the first page (or was written unchanged already)."""
+        self.schema_tracker.write()
+
+    def write_record(self, record: dict[str, Any]) -> None:
+        """Write one RECORD line (the SDK's steps only when they would change something)."""
+        self.record_writer.write_record(record)
+
+    def pages_at_once(self, write_messages: bool) -> bool:
+        """Whether the sync loop runs a page at a time: no children, nothing per record."""
+        return not self.has_children() and self.record_writer.pages_at_once(write_messages)
+
+    def write_page(self, records: list[dict[str, Any]]) -> None:
+        """Write one page's RECORD lines in one write."""
+        self.record_writer.write_page(records)
+
+    def observe_record(self, record: dict[str, Any], context: Context | None) -> None:
+        """Track the cursor of each written record; bookmarks move only in ``_commit``."""
+        if self._run is not None:
+            try:
+                self._run.observe(record, self._run.spec.primary_key or ())
+            except IncrementalError as exc:
+                raise StreamRequestError(f"stream {self.name!r}: {exc}") from None
+
+    # Pages and records.
+
+    def request_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """Every record of every page."""
+        for records in self.request_pages(context):
+            yield from records
 
     def request_pages(self, context: Context | None) -> Iterable[list[dict[str, Any]]]:
         """Fetch every window's pages; bookmark when safe (per page, per window, or at the end)."""
         spec = self.resource.endpoint.incremental
         if spec is None:
-            for records in self._pages(context, None, None):
-                yield self.fit(records)
-            self.schema_settled()
+            for records in self.pages(context, None, None):
+                yield self._fit(records)
+            self.schema_tracker.settled()
             return
         incremental = self.replication_method == REPLICATION_INCREMENTAL
         shared = self.resource.parent is not None and not spec.per_parent
@@ -161,15 +206,20 @@ class RestGenericStream(SchemaTracking):
         commit = incremental and not shared
         try:
             for window in run.windows():
-                for records in self._pages(context, run, window):
-                    yield self.fit(records)
+                for records in self.pages(context, run, window):
+                    yield self._fit(records)
                 if commit and spec.window is not None:
                     self._commit(context, run, window)
             if commit and spec.window is None:
                 self._commit(context, run)
-            self.schema_settled()
+            self.schema_tracker.settled()
         finally:
             self._run = None
+
+    def _fit(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A page stamped with its fetch time, its schema typed if needed, drift handled."""
+        self.record_writer.mark_extracted()
+        return self.schema_tracker.fit(records)
 
     def finalize_state_progress_markers(self, state: dict[str, Any] | None = None) -> None:
         """At a stream's end: store a bookmark shared by all parents; log the stream's summary."""
@@ -185,12 +235,12 @@ class RestGenericStream(SchemaTracking):
         if not self.stats.reported and (self.stats.pages or (failed and self.selected)):
             self.stats.retries = self.requester.retries
             self.stats.throttled = self.requester.throttled
-            self.stats.schema_changes = self.schema_changes
+            self.stats.schema_changes = self.schema_tracker.changes
             self.stats.bookmark = self.stream_state.get("replication_key_value")
             self.stats.reported = True
             self.logger.info("%s", self.stats.line())
 
-    def _pages(
+    def pages(
         self,
         context: Context | None,
         run: IncrementalRun | None,
@@ -269,14 +319,6 @@ class RestGenericStream(SchemaTracking):
                 record.update(include)
         return kept
 
-    def observe_record(self, record: dict[str, Any], context: Context | None) -> None:
-        """Track the cursor of each written record; bookmarks move only in ``_commit``."""
-        if self._run is not None:
-            try:
-                self._run.observe(record, self._run.spec.primary_key or ())
-            except IncrementalError as exc:
-                raise StreamRequestError(f"stream {self.name!r}: {exc}") from None
-
     def _commit(
         self, context: Context | None, run: IncrementalRun, window: Window | None = None
     ) -> None:
@@ -284,25 +326,3 @@ class RestGenericStream(SchemaTracking):
         if run.store(self.get_context_state(context), window):
             self.state_manager.is_flushed = False
             self.write_state()
-
-
-def make_stream_class(
-    resource: ResourceSpec,
-    api: RestApiSpec,
-    parent: type[RestGenericStream] | None = None,
-    children_fields: dict[str, str] | None = None,
-) -> type[RestGenericStream]:
-    """Generate one stream class per resource (the SDK links parents and children by class)."""
-    incremental = resource.endpoint.incremental
-    attrs = {
-        "resource": resource,
-        "api": api,
-        "replication_key": incremental.replication_key if incremental else None,
-        "parent_stream_type": parent,
-        "selected_by_default": resource.selected,
-        "state_partitioning_keys": partition_keys(resource),
-        "children_fields": children_fields or {},
-        "__doc__": f"Stream for resource {resource.name!r}.",
-    }
-    class_name = "Stream_" + "".join(c if c.isalnum() else "_" for c in resource.name)
-    return type(class_name, (RestGenericStream,), attrs)
