@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import pytest
 import requests_mock
 from helpers import (
@@ -18,7 +21,13 @@ from helpers import (
 from paginator_helpers import URL, rows
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_restgeneric.errors import StreamRequestError
+from tap_restgeneric.config.spec import ComponentSpec
+from tap_restgeneric.config.templates import Template
+from tap_restgeneric.errors import ConfigErrors, StreamRequestError
+from tap_restgeneric.paginators import PAGINATORS, build_paginator
+from tap_restgeneric.paginators.auto import AutoPaginator
+from tap_restgeneric.paginators.page_number import PageNumberOptions
+from tap_restgeneric.paginators.references import CursorOptions, JSONLinkOptions
 
 
 def test_stop_condition_sees_records_headers_and_page_number() -> None:
@@ -77,3 +86,109 @@ def test_endpoint_paginator_overrides_client_paginator() -> None:
         assert ids(records_of(tap, "a")) == [1]
         assert ids(records_of(tap, "b")) == [2, 3]
     assert sent_params(m) == [{"offset": "0", "limit": "1"}, {"offset": "1", "limit": "1"}, {}]
+
+
+# --------------------------------------------------------------------------------------------
+# typed options (config/options.py): one dataclass per style, built once, read as attributes
+
+
+def test_the_field_table_is_derived_from_the_options_dataclass_in_declared_order() -> None:
+    """Own options first, then inherited ones (the order errors are reported in)."""
+    assert list(PAGINATORS["cursor"].fields) == [
+        "cursor_path",
+        "cursor_param",
+        "cursor_body_path",
+        "stop_after_empty_page",
+        "has_more_path",
+        "limit",
+        "limit_param",
+        "stop_condition",
+    ]
+    assert list(PAGINATORS["offset"].fields) == [
+        "limit",
+        "offset",
+        "offset_param",
+        "offset_body_path",
+        "maximum_offset",
+        "total_path",
+        "total_header",
+        "stop_after_empty_page",
+        "has_more_path",
+        "limit_param",
+        "limit_body_path",
+        "stop_condition",
+    ]
+    assert PAGINATORS["single_page"].fields == PAGINATORS["auto"].fields == {}
+
+
+@pytest.mark.parametrize("name", PAGINATORS.names)
+def test_every_style_declares_its_options_once(name: str) -> None:
+    cls = PAGINATORS[name]
+    assert cls.fields == cls.options_type.fields()
+    names = {f.name for f in dataclasses.fields(cls.options_type)}
+    assert set(cls.fields) <= names
+    built = cls.options_from({"type": name, "limit": 10}, (), ConfigErrors())
+    assert isinstance(built, cls.options_type)
+    assert set(built) <= set(cls.fields)  # the Mapping view: config options only
+
+
+def test_options_are_built_once_with_their_derived_values() -> None:
+    errors = ConfigErrors()
+    options = PageNumberOptions.build(
+        {"type": "page_number", "start_from_page": 1, "total_path": "pages"}, (), errors
+    )
+    assert not errors
+    assert (options.base_page, options.page, options.value_param) == (1, 1, "page")
+    assert (options.total_required, options.base_defaulted) == (True, False)
+    assert "start_from_page" not in options  # an alias, folded into base_page and page
+    assert "total_required" not in options  # derived, not config
+    condition = CursorOptions.build(
+        {"type": "cursor", "stop_condition": "{{ page > 2 }}"}, (), errors
+    ).stop_condition
+    assert isinstance(condition, Template)
+    assert condition.text == "{{ page > 2 }}"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.base_page = 2  # type: ignore[misc]
+
+
+def test_options_compare_with_the_config_they_came_from() -> None:
+    options = JSONLinkOptions.build({"type": "json_link"}, (), ConfigErrors())
+    assert options == {"next_url_path": "next", "relative_to": "url", "stop_condition": None}
+    assert ComponentSpec("json_link", options) == ComponentSpec("json_link", dict(options))
+    assert options["relative_to"] == options.relative_to == "url"
+    with pytest.raises(KeyError):
+        options["base_url"]
+
+
+def test_build_paginator_hands_in_base_url_and_builds_a_plain_spec() -> None:
+    spec = ComponentSpec(
+        "json_link", JSONLinkOptions.build({"relative_to": "base_url"}, (), ConfigErrors())
+    )
+    paginator = build_paginator(spec, base_url=f"{BASE_URL}/v2")
+    assert paginator.base_url == f"{BASE_URL}/v2"
+    assert isinstance(build_paginator(ComponentSpec("auto", {})), AutoPaginator)
+    with pytest.raises(ConfigValidationError):
+        build_paginator(ComponentSpec("cursor", {"cursor_pth": "x"}))
+
+
+@pytest.mark.parametrize(
+    ("raw", "idle"),
+    [
+        ({"type": "cursor", "limit_param": "n"}, ["limit_param"]),
+        ({"type": "page_number", "limit_body_path": "n"}, ["limit_body_path"]),
+        ({"type": "page_number", "limit": 5, "limit_param": "n"}, []),
+        ({"type": "json_link", "limit_param": "n"}, []),  # not an option of json_link at all
+    ],
+)
+def test_idle_options_are_the_styles_own_say(raw: dict[str, Any], idle: list[str]) -> None:
+    assert [key for key, _ in PAGINATORS[raw["type"]].idle_options(raw)] == idle
+
+
+def test_a_paginator_explains_itself_and_reports_no_detection() -> None:
+    """What preview and the summary show comes from the instance (no isinstance ladder)."""
+    cls = PAGINATORS["header_cursor"]
+    paginator = cls(cls.options_from({"cursor_param": "after"}, (), ConfigErrors()))
+    assert paginator.explain("t2") == "after=t2: the 'next' response header"
+    assert paginator.detection() is None
+    assert paginator.ends_on_empty_page() is False
+    assert paginator.body_paths() == {}

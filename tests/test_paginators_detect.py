@@ -56,28 +56,23 @@ def test_auto_detects_json_link_next_url(caplog: pytest.LogCaptureFixture) -> No
     assert '{"type": "json_link", "next_url_path": "next"}' in guesses(caplog)[0]
 
 
-def test_auto_detects_nested_next_href(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(
+    ("key", "href"),
+    [
+        pytest.param("items", f"{URL}?page=2", id="absolute href"),
+        # Eve's HATEOAS links are relative (``items?page=2``): an href is a link, not a cursor.
+        pytest.param("_items", "items?page=2", id="relative href"),
+    ],
+)
+def test_auto_detects_a_nested_next_href_as_a_link(
+    key: str, href: str, caplog: pytest.LogCaptureFixture
+) -> None:
     with requests_mock.Mocker() as m:
         serve(
             m,
             URL,
-            page({"items": rows(1), "_links": {"next": {"href": f"{URL}?page=2"}}}),
-            page({"items": rows(2), "_links": {}}),
-        )
-        records = run({})
-    assert ids(records) == [1, 2]
-    assert sent_urls(m) == [URL, f"{URL}?page=2"]
-    assert '"next_url_path": "_links.next.href"' in guesses(caplog)[0]
-
-
-def test_auto_detects_a_relative_href_as_a_link(caplog: pytest.LogCaptureFixture) -> None:
-    """Eve's HATEOAS links are relative (``items?page=2``): an href is a link, not a cursor."""
-    with requests_mock.Mocker() as m:
-        serve(
-            m,
-            URL,
-            page({"_items": rows(1), "_links": {"next": {"href": "items?page=2"}}}),
-            page({"_items": rows(2), "_links": {}}),
+            page({key: rows(1), "_links": {"next": {"href": href}}}),
+            page({key: rows(2), "_links": {}}),
         )
         records = run({})
     assert ids(records) == [1, 2]

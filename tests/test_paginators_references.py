@@ -32,10 +32,24 @@ def test_single_page_ignores_next_url_cursor_and_link_header() -> None:
     assert sent_urls(m) == [URL]
 
 
-def test_single_page_with_empty_list_yields_nothing() -> None:
+@pytest.mark.parametrize(
+    ("paginator", "body"),
+    [
+        pytest.param({"type": "single_page"}, [], id="single_page"),
+        pytest.param(
+            {"type": "cursor", "cursor_path": "next", "stop_after_empty_page": True},
+            {"data": [], "next": "b"},
+            id="cursor stop_after_empty_page",
+        ),
+        pytest.param("header_cursor", [], id="header_cursor without header"),
+        pytest.param("json_link", {"data": [], "next": None}, id="json_link"),
+        pytest.param("header_link", [], id="header_link without link"),
+    ],
+)
+def test_empty_first_page_is_the_end(paginator: Any, body: Any) -> None:
     with requests_mock.Mocker() as m:
-        serve(m, URL, page([]))
-        assert run({"paginator": {"type": "single_page"}}) == []
+        serve(m, URL, page(body))
+        assert run({"paginator": paginator}) == []
     assert m.call_count == 1
 
 
@@ -172,14 +186,6 @@ def test_cursor_empty_page_with_cursor_continues_by_default() -> None:
     assert m.call_count == 2
 
 
-def test_cursor_stop_after_empty_page() -> None:
-    paginator = {"type": "cursor", "cursor_path": "next", "stop_after_empty_page": True}
-    with requests_mock.Mocker() as m:
-        serve(m, URL, page({"data": [], "next": "b"}))
-        assert run({"paginator": paginator}) == []
-    assert m.call_count == 1
-
-
 def test_cursor_repeated_token_is_an_unproven_end() -> None:
     with requests_mock.Mocker() as m:
         serve(
@@ -230,26 +236,46 @@ def test_header_cursor_custom_key_is_case_insensitive() -> None:
     assert sent_params(m) == [{}, {"after": "q"}]
 
 
-def test_header_cursor_empty_first_page_without_header() -> None:
-    with requests_mock.Mocker() as m:
-        serve(m, URL, page([]))
-        assert run({"paginator": "header_cursor"}) == []
-    assert m.call_count == 1
+LINK_2 = {"Link": f'<{URL}?page=2>; rel="next"'}
 
 
-def test_header_cursor_repeated_token_is_an_unproven_end() -> None:
-    with requests_mock.Mocker() as m:
-        serve(
-            m,
-            URL,
+@pytest.mark.parametrize(
+    ("paginator", "first", "second", "following"),
+    [
+        pytest.param(
+            "header_cursor",
             page(rows(1), headers={"next": "t2"}),
             page(rows(2), headers={"next": "t2"}),
-        )
-        records, line = run_to_failure({"paginator": "header_cursor"})
+            f"{URL}?cursor=t2",
+            id="header_cursor",
+        ),
+        pytest.param(
+            "json_link",
+            page({"data": rows(1), "next": f"{URL}?page=2"}),
+            page({"data": rows(2), "next": f"{URL}?page=2"}),
+            f"{URL}?page=2",
+            id="json_link",
+        ),
+        pytest.param(
+            "header_link",
+            page(rows(1), headers=LINK_2),
+            page(rows(2), headers=LINK_2),
+            f"{URL}?page=2",
+            id="header_link",
+        ),
+    ],
+)
+def test_repeated_next_request_is_an_unproven_end(
+    paginator: str, first: dict[str, Any], second: dict[str, Any], following: str
+) -> None:
+    """Page 2 names itself as the next page: never requested again."""
+    with requests_mock.Mocker() as m:
+        serve(m, URL, first, second)
+        records, line = run_to_failure({"paginator": paginator})
     assert ids(records) == [1, 2]
     assert m.call_count == 2
-    reason = f"its next request ({URL}?cursor=t2) repeats page 2's"
-    assert line == unproven(2, f"{URL}?cursor=t2", reason)
+    reason = f"its next request ({following}) repeats page 2's"
+    assert line == unproven(2, following, reason)
 
 
 def test_json_link_default_next() -> None:
@@ -366,21 +392,6 @@ def test_json_link_original_query_params_are_not_duplicated() -> None:
     ]
 
 
-def test_json_link_repeated_link_is_an_unproven_end() -> None:
-    with requests_mock.Mocker() as m:
-        serve(
-            m,
-            URL,
-            page({"data": rows(1), "next": f"{URL}?page=2"}),
-            page({"data": rows(2), "next": f"{URL}?page=2"}),
-        )
-        records, line = run_to_failure({"paginator": "json_link"})
-    assert ids(records) == [1, 2]
-    assert m.call_count == 2
-    reason = f"its next request ({URL}?page=2) repeats page 2's"
-    assert line == unproven(2, f"{URL}?page=2", reason)
-
-
 def test_json_link_back_to_the_first_page_does_not_duplicate() -> None:
     with requests_mock.Mocker() as m:
         serve(
@@ -393,13 +404,6 @@ def test_json_link_back_to_the_first_page_does_not_duplicate() -> None:
         records, line = run_to_failure({"paginator": "json_link"})
     assert ids(records) == [1, 2]
     assert line == unproven(2, f"{URL}?page=2", f"its next request ({URL}) repeats page 1's")
-
-
-def test_json_link_empty_first_page() -> None:
-    with requests_mock.Mocker() as m:
-        serve(m, URL, page({"data": [], "next": None}))
-        assert run({"paginator": "json_link"}) == []
-    assert m.call_count == 1
 
 
 def test_header_link_follows_rel_next() -> None:
@@ -440,21 +444,3 @@ def test_header_link_custom_rel() -> None:
         records = run({"paginator": paginator})
     assert ids(records) == [1, 2]
     assert m.call_count == 2
-
-
-def test_header_link_empty_page_without_link() -> None:
-    with requests_mock.Mocker() as m:
-        serve(m, URL, page([]))
-        assert run({"paginator": "header_link"}) == []
-    assert m.call_count == 1
-
-
-def test_header_link_repeated_link_is_an_unproven_end() -> None:
-    link = {"Link": f'<{URL}?page=2>; rel="next"'}
-    with requests_mock.Mocker() as m:
-        serve(m, URL, page(rows(1), headers=link), page(rows(2), headers=link))
-        records, line = run_to_failure({"paginator": "header_link"})
-    assert ids(records) == [1, 2]
-    assert m.call_count == 2
-    reason = f"its next request ({URL}?page=2) repeats page 2's"
-    assert line == unproven(2, f"{URL}?page=2", reason)
