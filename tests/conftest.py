@@ -20,7 +20,6 @@ from cli import ROOT, clean_env, tool
 
 from tap_restgeneric.demo import DemoServer
 from tap_restgeneric.redaction import REDACT
-from tap_restgeneric.sync import streams
 
 SLOW_MODULES = frozenset(
     {
@@ -65,6 +64,8 @@ def secrets_of_this_test_only() -> Iterator[None]:
 @pytest.fixture
 def contexts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
     """(stream name, context) for every request sequence, as the SDK passes them."""
+    from tap_restgeneric.sync import streams  # noqa: PLC0415 (only the tests that use it load it)
+
     seen: list[tuple[str, Any]] = []
     original = streams.RestGenericStream.request_pages
 
@@ -79,6 +80,7 @@ def contexts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
 @pytest.fixture
 def freeze(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
     """Freeze the sync start time ("now") the stream reads."""
+    from tap_restgeneric.sync import streams  # noqa: PLC0415 (only the tests that use it load it)
 
     def set_now(text: str) -> None:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -25,19 +25,16 @@ from __future__ import annotations
 import email.utils
 import json
 import math
-import socket
-import struct
 import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode
 
-from local_server import LocalServer, OwnedHTTPServer
+from local_server import LocalHandler, LocalServer, Reply
 
 FAULT_KINDS = frozenset(
     {
@@ -119,15 +116,6 @@ class Request:
     def page(self) -> int:
         """The requested page (1 without a page param)."""
         return int(self.query.get("page") or 1)
-
-
-@dataclass
-class Reply:
-    """A response to send: status, headers, body bytes."""
-
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 def json_reply(status: int, payload: Any, **headers: str) -> Reply:
@@ -330,27 +318,17 @@ class FaultServer(LocalServer):
         return Reply(fault.status, body.encode(), {"Content-Type": "application/json", **headers})
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: OwnedHTTPServer
-    protocol_version = "HTTP/1.1"
-    timeout = 10
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
-
+class _Handler(LocalHandler):
     def do_GET(self) -> None:
         """Any method: log, reply or inject, count."""
         api = self.server.owner
-        parts = urlsplit(self.path)
-        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length > 0 else b""
+        path, query = self.query()
+        raw = self.read_body()
         form = {k: v[-1] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
         entry = Request(
             time.monotonic(),
             self.command,
-            parts.path,
+            path,
             query,
             {name.lower(): value for name, value in self.headers.items()},
         )
@@ -371,21 +349,12 @@ class _Handler(BaseHTTPRequestHandler):
         entry.status = outcome.status
         with api.lock:
             api.status_counts[outcome.status] += 1
-        self._send(outcome)
+        self.send_reply(outcome)
 
     do_POST = do_GET
     do_PUT = do_GET
     do_DELETE = do_GET
     do_PATCH = do_GET
-
-    def _send(self, reply: Reply, *, length: int | None = None) -> None:
-        self.send_response(reply.status)
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(reply.body) if length is None else length))
-        self.end_headers()
-        self.wfile.write(reply.body)
-        self.wfile.flush()
 
     def _misbehave(self, api: FaultServer, entry: Request, fault: Fault) -> None:
         full = api.page_reply(entry)
@@ -393,30 +362,23 @@ class _Handler(BaseHTTPRequestHandler):
             if fault.kind == "truncated_json":
                 cut = Reply(200, full.body[: len(full.body) // 2], full.headers)
                 entry.status = 200
-                self._send(cut)  # an honest Content-Length for a body that is cut
+                self.send_reply(cut)  # an honest Content-Length for a body that is cut
             elif fault.kind == "reset_mid_body":
                 entry.status = 200
-                self._send(
+                self.send_reply(
                     Reply(200, full.body[: len(full.body) // 2], full.headers),
                     length=len(full.body),
                 )
-                self._reset()
+                self.reset()
             else:  # slow: answer after the client gave up
                 time.sleep(fault.delay)
                 entry.status = 200
-                self._send(full)
+                self.send_reply(full)
                 self.close_connection = True
         except OSError:  # the client hung up first
             self.close_connection = True
         with api.lock:
             api.status_counts[200] += 1
-
-    def _reset(self) -> None:
-        """Abort the connection with a TCP RST (SO_LINGER 0) mid-body."""
-        self.close_connection = True
-        linger = struct.pack("ii", 1, 0)
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
-        self.connection.close()
 
 
 FaultServer.handler = _Handler

@@ -21,10 +21,11 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from local_server import LocalServer, OwnedHTTPServer
 
 GENERIC_HEADERS = frozenset(
     {"host", "user-agent", "accept", "accept-encoding", "connection", "content-length"}
@@ -66,44 +67,42 @@ class Received:
         return "\n".join([*lines, "", self.body])
 
 
-class _Server:
-    """A threading HTTP server on 127.0.0.1 that records what it receives."""
+class _Handler(BaseHTTPRequestHandler):
+    """Records each request on the server's owner, then sends the owner's answer."""
+
+    server: OwnedHTTPServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+    def _handle(self) -> None:
+        owner: _Server = self.server.owner
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        entry = Received(self.command, self.path, dict(self.headers.items()), body)
+        with owner.lock:
+            owner.received.append(entry)
+        status, headers, payload = owner.answer(entry)
+        data = payload.encode()
+        self.send_response(status)
+        for name, value in {**headers, "Content-Length": str(len(data))}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = _handle
+
+
+class _Server(LocalServer):
+    """A local test API that records what it receives (bound at construction)."""
+
+    handler = _Handler
 
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.lock = threading.Lock()
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet."""
-
-            def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
-                entry = Received(self.command, self.path, dict(self.headers.items()), body)
-                with owner.lock:
-                    owner.received.append(entry)
-                status, headers, payload = owner.answer(entry)
-                data = payload.encode()
-                self.send_response(status)
-                for name, value in {**headers, "Content-Length": str(len(data))}.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = _handle
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.bind()
 
     def answer(self, entry: Received) -> tuple[int, dict[str, str], str]:
         """Status, headers and body for a request."""
@@ -113,19 +112,6 @@ class _Server:
         """The requests received so far (under a path prefix)."""
         with self.lock:
             return [r for r in self.received if r.path.startswith(prefix)]
-
-    def __enter__(self) -> _Server:
-        self.thread.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 class Recorder(_Server):

@@ -1,52 +1,74 @@
-"""What every local test API shares: a threaded HTTP server on 127.0.0.1 (a free port)."""
+"""What every local test API shares: the demo's loopback server (127.0.0.1, a free port, a
+daemon serving thread, stop, URL), bound on entry and stopped on exit.
+
+A test API subclasses ``LocalServer`` and names its ``handler`` class, which reaches the API as
+``self.server.owner``; ``LocalHandler`` is the handlers' common part (quiet, keep-alive, sending
+a ``Reply`` whole, with a wrong Content-Length, or reset mid-body).
+"""
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, TypeVar
+import socket
+import struct
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-Server = TypeVar("Server", bound="LocalServer")
+from tap_restgeneric.demo.server import LoopbackServer, OwnedHTTPServer
 
-
-class OwnedHTTPServer(ThreadingHTTPServer):
-    """A threading HTTP server whose handlers reach their test API as ``server.owner``."""
-
-    daemon_threads = True
-    owner: Any
+__all__ = ["LocalHandler", "LocalServer", "OwnedHTTPServer", "Reply"]
 
 
-class LocalServer:
+class LocalServer(LoopbackServer):
     """Serves ``handler`` on 127.0.0.1 in a daemon thread while used as a context manager."""
 
-    handler: type[BaseHTTPRequestHandler]
-    _httpd: OwnedHTTPServer | None = None
-    _thread: threading.Thread | None = None
 
-    def __enter__(self: Server) -> Server:
-        self._httpd = OwnedHTTPServer(("127.0.0.1", 0), self.handler)
-        self._httpd.owner = self
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
+@dataclass
+class Reply:
+    """A response to send: status, body bytes, headers."""
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        assert self._httpd is not None, "use the server as a context manager"
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+class LocalHandler(BaseHTTPRequestHandler):
+    """A quiet keep-alive handler that sends ``Reply``s, whole, cut short, or reset mid-body."""
+
+    server: OwnedHTTPServer
+    protocol_version = "HTTP/1.1"
+    timeout = 10
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+    def query(self) -> tuple[str, dict[str, str]]:
+        """The request's path and query (the last value of a repeated name)."""
+        parts = urlsplit(self.path)
+        return parts.path, {
+            k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()
+        }
+
+    def read_body(self) -> bytes:
+        """The request body (``Content-Length`` bytes; none: empty)."""
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def send_reply(self, reply: Reply, *, length: int | None = None) -> None:
+        """Send ``reply`` with ``length`` as its Content-Length (default: the body's)."""
+        self.send_response(reply.status)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body) if length is None else length))
+        self.end_headers()
+        self.wfile.write(reply.body)
+        self.wfile.flush()
+
+    def reset(self) -> None:
+        """Abort the connection with a TCP RST (SO_LINGER 0), e.g. mid-body."""
+        self.close_connection = True
+        linger = struct.pack("ii", 1, 0)
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+        self.connection.close()

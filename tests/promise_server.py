@@ -43,8 +43,6 @@ import json
 import math
 import os
 import re
-import socket
-import struct
 import subprocess
 import sys
 import threading
@@ -53,13 +51,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 from cli import clean_env, tool
-from local_server import LocalServer, OwnedHTTPServer
+from local_server import LocalHandler, LocalServer, Reply
 
 STYLES = ("page_number", "page_number_total", "offset", "cursor", "json_link", "header_link")
 LINK_STYLES = frozenset({"cursor", "json_link", "header_link"})
@@ -168,15 +165,6 @@ class Fault:
     def live(self) -> bool:
         """Whether it still fires."""
         return self.times is None or self.fired < self.times
-
-
-@dataclass
-class Reply:
-    """A response: status, body bytes, headers."""
-
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 def json_reply(status: int, payload: Any, **headers: str) -> Reply:
@@ -394,45 +382,25 @@ class PromiseServer(LocalServer):
         return self.genuine(owner, query, page, next_page=fault.target)  # link_back
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: OwnedHTTPServer
-    protocol_version = "HTTP/1.1"
-    timeout = 10
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
-
+class _Handler(LocalHandler):
     def do_GET(self) -> None:
         """Reply, or misbehave as a transient fault says."""
         api = self.server.owner
-        parts = urlsplit(self.path)
-        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > 0:
-            self.rfile.read(length)
+        path, query = self.query()
+        self.read_body()
         try:
-            outcome = api.reply(parts.path, query)
+            outcome = api.reply(path, query)
         except Exception as exc:  # a bug in the server: say so rather than hang the client
             outcome = json_reply(500, {"error": f"promise server bug: {exc!r}"})
         try:
             if isinstance(outcome, Fault):
-                self._misbehave(api, parts.path, query, outcome)
+                self._misbehave(api, path, query, outcome)
             else:
-                self._send(outcome)
+                self.send_reply(outcome)
         except OSError:  # the client hung up first
             self.close_connection = True
 
     do_POST = do_GET
-
-    def _send(self, reply: Reply, *, length: int | None = None) -> None:
-        self.send_response(reply.status)
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(reply.body) if length is None else length))
-        self.end_headers()
-        self.wfile.write(reply.body)
-        self.wfile.flush()
 
     def _misbehave(
         self, api: PromiseServer, path: str, query: dict[str, str], fault: Fault
@@ -441,16 +409,14 @@ class _Handler(BaseHTTPRequestHandler):
         full = api.genuine(owner, query, fault.page)
         half = full.body[: len(full.body) // 2]
         if fault.kind == "truncated_json":
-            self._send(Reply(200, half, full.headers))
+            self.send_reply(Reply(200, half, full.headers))
         elif fault.kind == "reset_mid_body":
-            self._send(Reply(200, half, full.headers), length=len(full.body))
-            self.close_connection = True
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
+            self.send_reply(Reply(200, half, full.headers), length=len(full.body))
+            self.reset()
         else:  # read_timeout: answer after the client gave up
             time.sleep(fault.delay)
             self.close_connection = True
-            self._send(full)
+            self.send_reply(full)
 
 
 PromiseServer.handler = _Handler

@@ -1,4 +1,5 @@
-"""Threaded HTTP server implementing the six demo REST APIs (one per seed)."""
+"""Threaded HTTP server implementing the six demo REST APIs (one per seed), on a loopback base
+the test servers share (free port, serving thread, stop, URL)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time
 from collections.abc import Hashable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from tap_restgeneric.demo.data import (
@@ -31,8 +32,16 @@ from tap_restgeneric.demo.routes import (
 )
 from tap_restgeneric.demo.shop import BodyRoute, shop_route
 
-__all__ = ["CREDENTIALS", "ROUTES", "TOUCH_PATH", "DemoServer"]
+__all__ = [
+    "CREDENTIALS",
+    "ROUTES",
+    "TOUCH_PATH",
+    "DemoServer",
+    "LoopbackServer",
+    "OwnedHTTPServer",
+]
 
+Served = TypeVar("Served", bound="LoopbackServer")
 TOUCH_PATH = "/_demo/touch"  # POST: change records' updated_at, as an API's data changes
 
 
@@ -48,14 +57,14 @@ def _resolve(path: str) -> tuple[str, str, BodyRoute] | None:
 class _Handler(BaseHTTPRequestHandler):
     """Parses one request, dispatches it to a route and records it on the DemoServer."""
 
-    server: _HTTPServer
+    server: OwnedHTTPServer
     protocol_version = "HTTP/1.1"
     timeout = 10
     disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         """Handle any method: parse, dispatch, record, reply."""
-        demo = self.server.demo
+        demo: DemoServer = self.server.owner
         parts = urlsplit(self.path)
         query = parse_qs(parts.query, keep_blank_values=True)
         headers = {name.lower(): value for name, value in self.headers.items()}
@@ -123,27 +132,105 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Write the access log line to stderr only when the server is verbose."""
-        if self.server.demo.verbose:
+        if self.server.owner.verbose:
             sys.stderr.write(f"{self.address_string()} - {format % args}\n")
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer that knows its owning DemoServer."""
+class OwnedHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server whose handlers reach the object serving them as ``server.owner``."""
 
     daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], demo: DemoServer) -> None:
-        self.demo = demo
-        super().__init__(address, _Handler)
+    owner: Any
 
 
-class DemoServer:
+class LoopbackServer:
+    """An HTTP API on a (by default free) local port, served from a daemon thread.
+
+    Subclasses name their ``handler`` class; it reaches this object as ``self.server.owner``.
+    The socket is bound by :meth:`bind` (or by :meth:`start` if not bound yet) and closed by
+    :meth:`stop`; as a context manager it starts on entry and stops on exit. It needs no
+    ``__init__`` call, so dataclass subclasses work as they are.
+    """
+
+    handler: type[BaseHTTPRequestHandler]
+    host = "127.0.0.1"
+    poll_interval = 0.02
+    """Seconds between the serving thread's checks for :meth:`stop` (its shutdown latency)."""
+    join_timeout: float | None = 5.0
+    thread_name: str | None = None
+    _httpd: OwnedHTTPServer | None = None
+    _thread: threading.Thread | None = None
+    _port: int | None = None
+
+    def bind(self, port: int = 0) -> int:
+        """Listen on ``host:port`` (0: a free port); return the port."""
+        httpd = OwnedHTTPServer((self.host, port), self.handler)
+        httpd.owner = self
+        self._httpd = httpd
+        self._port = httpd.server_address[1]
+        return self._port
+
+    @property
+    def port(self) -> int:
+        """The port listened on."""
+        assert self._port is not None, "start the server (or use it as a context manager)"
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:8765``."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self: Served) -> Served:
+        """Start serving in a daemon thread (binding a free port first if needed); return self."""
+        if self._thread is None:
+            if self._httpd is None:
+                self.bind()
+            assert self._httpd is not None
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                args=(self.poll_interval,),
+                name=self.thread_name,
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the listening socket (a later :meth:`start` binds anew)."""
+        if self._httpd is None:
+            return
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(self.join_timeout)
+            self._thread = None
+        self._httpd.server_close()
+        self._httpd = None
+
+    def __enter__(self: Served) -> Served:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class DemoServer(LoopbackServer):
     """The embedded demo REST API: six fake APIs served from one threaded HTTP server.
 
     ``page_delay`` is a sleep in seconds before every response is sent (for kill-and-resume
     tests); it may be changed while serving. :meth:`touch` and :meth:`add` overlay this
     instance's data; the generated data itself stays deterministic.
     """
+
+    handler = _Handler
+    poll_interval = 0.05
+    join_timeout = None
+    thread_name = "demo-api"
 
     def __init__(
         self,
@@ -164,14 +251,7 @@ class DemoServer:
         self._touched: dict[str, dict[Hashable, str]] = {}
         self._added: dict[str, list[Record]] = {}
         self._lock = threading.Lock()
-        self._httpd = _HTTPServer((host, port), self)
-        self.port: int = self._httpd.server_address[1]
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """Return the base URL, e.g. ``http://127.0.0.1:8765``."""
-        return f"http://{self.host}:{self.port}"
+        self.bind(port)
 
     def fire(self, fault: str) -> bool:
         """Return True exactly once per fault name when faults are enabled."""
@@ -229,31 +309,3 @@ class DemoServer:
         if dataset not in DATASETS:
             raise KeyError(f"unknown dataset {dataset!r}")
         return {r["id"] for r in (*records(dataset), *self._added.get(dataset, ()))}
-
-    def start(self) -> DemoServer:
-        """Start serving in a daemon thread and return immediately."""
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever, args=(0.05,), name="demo-api", daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the listening socket."""
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._httpd.server_close()
-
-    def __enter__(self) -> DemoServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
