@@ -3,6 +3,7 @@ a child sends, value types in JSON, form data, escaped braces, resolve params.""
 
 from __future__ import annotations
 
+import pytest
 import requests_mock
 from dependent_helpers import (
     PARENT,
@@ -161,43 +162,45 @@ def test_escaped_braces_in_a_child_path_are_sent_literally() -> None:
     assert records(messages, "comments") == [{"id": 1}, {"id": 2}]
 
 
-def test_escaped_braces_in_child_params_with_a_params_placeholder() -> None:
-    """With a placeholder in params, ``{{a}}`` in params and json is sent as ``{a}``."""
-    cfg = config(
-        PARENT,
-        child(
+@pytest.mark.parametrize(
+    ("path", "placeholder_params", "served", "url"),
+    [
+        pytest.param(
             "comments",
-            "comments",
-            params={"p": "{resources.posts.id}", "f": '{{"a":1}}'},
-            json={"f": "{{b}}"},
+            {"p": "{resources.posts.id}"},
+            "/comments",
+            f"{BASE_URL}/comments?p=1&f=%7B%22a%22%3A1%7D",
+            id="with a params placeholder",
         ),
-    )
-    with requests_mock.Mocker() as mocker:
-        serve_posts(mocker, POSTS[:1])
-        answer(mocker, "/comments", [])
-        sync(cfg)
-    assert sent(mocker)[1:] == [
-        ("GET", f"{BASE_URL}/comments?p=1&f=%7B%22a%22%3A1%7D", {"f": "{b}"}),
-    ]
-
-
-def test_escaped_braces_in_child_params_with_only_a_path_placeholder() -> None:
-    """``{{`` / ``}}`` are literal braces in every child's params and json, as in dlt."""
-    cfg = config(
-        PARENT,
-        child(
-            "comments",
+        pytest.param(
             "posts/{resources.posts.id}/comments",
-            params={"f": '{{"a":1}}'},
+            {},
+            "/posts/1/comments",
+            f"{BASE_URL}/posts/1/comments?f=%7B%22a%22%3A1%7D",
+            id="with only a path placeholder",
+        ),
+    ],
+)
+def test_escaped_braces_in_child_params(
+    path: str, placeholder_params: dict[str, str], served: str, url: str
+) -> None:
+    """``{{`` / ``}}`` are literal braces in every child's params and json, as in dlt: with a
+    placeholder in params or only in the path, ``{{a}}`` in params and json is sent as ``{a}``."""
+    cfg = config(
+        PARENT,
+        child(
+            "comments",
+            path,
+            params={**placeholder_params, "f": '{{"a":1}}'},
             json={"f": "{{b}}"},
         ),
     )
     with requests_mock.Mocker() as mocker:
         serve_posts(mocker, POSTS[:1])
-        answer(mocker, "/posts/1/comments", [])
+        answer(mocker, served, [])
         sync(cfg)
     assert sent(mocker)[1:] == [
-        ("GET", f"{BASE_URL}/posts/1/comments?f=%7B%22a%22%3A1%7D", {"f": "{b}"}),
+        ("GET", url, {"f": "{b}"}),
     ]
 
 
