@@ -1,4 +1,5 @@
-"""Incremental sync end to end against the demo API: two runs, SIGKILL and resume, Meltano state."""
+"""Incremental sync end to end through the CLI against the demo API: two runs, SIGKILL and resume,
+Meltano state (processes: slow, see conftest.SLOW_MODULES)."""
 
 from __future__ import annotations
 
