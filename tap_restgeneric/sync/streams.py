@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -11,7 +10,6 @@ import requests
 from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
-from tap_restgeneric.config.placeholders import render, render_text
 from tap_restgeneric.config.spec import ResourceSpec, RestApiSpec
 from tap_restgeneric.errors import StreamRequestError
 from tap_restgeneric.http.credentials import Credentials, configure_session
@@ -23,12 +21,8 @@ from tap_restgeneric.records.selectors import RecordSelector
 from tap_restgeneric.records.stream_schema import SchemaTracker
 from tap_restgeneric.sdk import StreamSeam
 from tap_restgeneric.sync.bookmarks import IncrementalError, IncrementalRun, Window, utc_now
-from tap_restgeneric.sync.family import (
-    ChildContext,
-    MissingParentField,
-    included_fields,
-    placeholder_values,
-)
+from tap_restgeneric.sync.endpoint_requests import EndpointRequests
+from tap_restgeneric.sync.family import ChildContext
 from tap_restgeneric.sync.fastpath import RecordWriter
 from tap_restgeneric.sync.sequence import PageSequence
 from tap_restgeneric.sync.shared import Shared
@@ -75,12 +69,15 @@ class RestGenericStream(StreamSeam):
             hooks=StreamHooks(self.credentials.follow, self.credentials.reauthenticate),
         )
         configure_session(self.requests_session, self.api)
-        self._values: dict[str, Any] = {}
-        self._extra_params: dict[str, Any] = {}
+        self.endpoint_requests = EndpointRequests(
+            self.resource, self.api, self.requests_session, self.credentials, self.user_agent
+        )
         self._run: IncrementalRun | None = None
         self._shared_run: IncrementalRun | None = None
         self.stats = StreamStats(self.name)
         self.child_context = ChildContext(self.resource.name, self.children_fields)
+
+    # What the SDK asks of a REST stream.
 
     @property
     def url_base(self) -> str:
@@ -102,44 +99,11 @@ class RestGenericStream(StreamSeam):
 
     def get_http_request(self, *, page: PageContext[Any]) -> HTTPRequest:
         """The request as configured (placeholders filled), before the paginator's token."""
-        endpoint = self.resource.endpoint
-        values = self._values
-        params = {**endpoint.params, **self._extra_params}
-        headers = {"User-Agent": self.user_agent, **self.api.headers, **endpoint.headers}
-        body = endpoint.json
-        if endpoint.placeholders:
-            params = render(params, values)
-            headers = render(headers, values)
-            body = render(body, values, native=True)
-        url = self.get_url(page.stream_context)
-        if endpoint.dynamic_path:
-            url = join_url(self.api.base_url, render_text(endpoint.path, values))
-        return HTTPRequest(
-            url=url,
-            method=endpoint.method,
-            params=params,
-            headers=headers,
-            data=copy.deepcopy(body),
-        )
+        return self.endpoint_requests.request()
 
     def prepare(self, request: HTTPRequest) -> requests.PreparedRequest:
         """Encode the request; credentials (auth, secret headers) only go to configured origins."""
-        body: dict[str, Any] = {"json": request.data}
-        form = self.resource.endpoint.data
-        if request.data is None and form is not None:
-            body = {
-                "data": render(form, self._values) if self.resource.endpoint.placeholders else form
-            }
-        prepared = self.requests_session.prepare_request(
-            requests.Request(
-                request.method,
-                request.url,
-                params=request.encode_params(),
-                headers=request.headers,
-                **body,
-            )
-        )
-        return self.credentials.apply(prepared)
+        return self.endpoint_requests.prepare(request)
 
     def generate_child_contexts(
         self, record: dict[str, Any], context: Context | None
@@ -180,7 +144,7 @@ class RestGenericStream(StreamSeam):
             except IncrementalError as exc:
                 raise StreamRequestError(f"stream {self.name!r}: {exc}") from None
 
-    # Pages and records.
+    # Records: every window's request sequences, each page fitted to the schema.
 
     def request_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Every record of every page."""
@@ -221,25 +185,6 @@ class RestGenericStream(StreamSeam):
         self.record_writer.mark_extracted()
         return self.schema_tracker.fit(records)
 
-    def finalize_state_progress_markers(self, state: dict[str, Any] | None = None) -> None:
-        """At a stream's end: store a bookmark shared by all parents; log the stream's summary."""
-        run, self._shared_run = self._shared_run, None
-        if run is not None and self.replication_method == REPLICATION_INCREMENTAL:
-            self._commit(None, run)
-        super().finalize_state_progress_markers(state)
-        self.log_summary()
-
-    def log_summary(self, *, failed: bool = False) -> None:
-        """Log the stream's summary line once: at its end, or for every selected stream when
-        the run failed (also those it stopped before they started)."""
-        if not self.stats.reported and (self.stats.pages or (failed and self.selected)):
-            self.stats.retries = self.requester.retries
-            self.stats.throttled = self.requester.throttled
-            self.stats.schema_changes = self.schema_tracker.changes
-            self.stats.bookmark = self.stream_state.get("replication_key_value")
-            self.stats.reported = True
-            self.logger.info("%s", self.stats.line())
-
     def pages(
         self,
         context: Context | None,
@@ -273,17 +218,13 @@ class RestGenericStream(StreamSeam):
             if commit:
                 self.stats.ended(sequence.end)
 
+    # What a PageSequence asks of its stream.
+
     def _start_sequence(
         self, context: Context | None, run: IncrementalRun | None, window: Window | None
     ) -> dict[str, Any]:
         """Set the placeholder values and params of a sequence; return its included fields."""
-        try:
-            self._values = placeholder_values(self.resource, context)
-        except MissingParentField as exc:
-            raise StreamRequestError(f"stream {self.name!r}: {exc}") from None
-        self._values.update(run.values(window) if run and window else {})
-        self._extra_params = run.params(window) if run and window else {}
-        return included_fields(self.resource, context)
+        return self.endpoint_requests.start(context, run, window)
 
     def _request_for(
         self, context: Context | None, paginator: Paginator, token: Any
@@ -319,6 +260,8 @@ class RestGenericStream(StreamSeam):
                 record.update(include)
         return kept
 
+    # Bookmarks and the summary.
+
     def _commit(
         self, context: Context | None, run: IncrementalRun, window: Window | None = None
     ) -> None:
@@ -326,3 +269,22 @@ class RestGenericStream(StreamSeam):
         if run.store(self.get_context_state(context), window):
             self.state_manager.is_flushed = False
             self.write_state()
+
+    def finalize_state_progress_markers(self, state: dict[str, Any] | None = None) -> None:
+        """At a stream's end: store a bookmark shared by all parents; log the stream's summary."""
+        run, self._shared_run = self._shared_run, None
+        if run is not None and self.replication_method == REPLICATION_INCREMENTAL:
+            self._commit(None, run)
+        super().finalize_state_progress_markers(state)
+        self.log_summary()
+
+    def log_summary(self, *, failed: bool = False) -> None:
+        """Log the stream's summary line once: at its end, or for every selected stream when
+        the run failed (also those it stopped before they started)."""
+        if not self.stats.reported and (self.stats.pages or (failed and self.selected)):
+            self.stats.retries = self.requester.retries
+            self.stats.throttled = self.requester.throttled
+            self.stats.schema_changes = self.schema_tracker.changes
+            self.stats.bookmark = self.stream_state.get("replication_key_value")
+            self.stats.reported = True
+            self.logger.info("%s", self.stats.line())
