@@ -14,27 +14,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import requests
 from singer_sdk.streams.rest import HTTPRequest
 
-from tap_restgeneric.errors import StreamRequestError
-from tap_restgeneric.http.prefetch import Prefetcher, request_key
-from tap_restgeneric.http.requester import Fetched, content_digest
+from tap_restgeneric.http.prefetch import Prefetcher
+from tap_restgeneric.http.requester import Fetched
 from tap_restgeneric.paginators import Page, PaginationError, Paginator, Stop
 from tap_restgeneric.paginators.base import MoreData, Recovery
 from tap_restgeneric.records.selectors import (
     ChunkedParse,
     ChunkedParseError,
     StreamedRecords,
-    chunk_keys,
-    guess_path,
-    reads_into,
 )
-from tap_restgeneric.redaction import REDACT, excerpt
+from tap_restgeneric.redaction import REDACT
+from tap_restgeneric.sync.guards import Guards
+from tap_restgeneric.sync.large_pages import LargeBodies, broken
 from tap_restgeneric.sync.parallel import Halted
+from tap_restgeneric.sync.steps import End, PageStep, UnprovenEnd
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -43,61 +41,8 @@ if TYPE_CHECKING:
     from tap_restgeneric.sync.streams import RestGenericStream
 
 logger = logging.getLogger(__name__)
-ERROR_KEYS = ("error", "errors", "fault")
-"""Top-level keys of an error-shaped body (when the data path is missing)."""
+__all__ = ["End", "PageSequence", "PageStep", "UnprovenEnd"]  # steps.py's, re-exported
 Chunks = Generator[list[dict[str, Any]], None, None]
-REMEMBERED = 100_000
-"""Pages and requests a sequence remembers to spot a repeat (a few MB at most)."""
-
-
-class UnprovenEnd(StreamRequestError):
-    """A stream stopped where it cannot prove the data ended: the run fails (SPEC §8)."""
-
-
-@dataclass(frozen=True)
-class End:
-    """Why a request sequence ended; an unproven end carries the error line it fails with."""
-
-    reason: str
-    proven: bool = True
-    failure: str | None = None
-
-
-@dataclass
-class PageStep:
-    """One page of a sequence: what was sent and received, its records, and what comes next."""
-
-    number: int
-    request: HTTPRequest
-    prepared: requests.PreparedRequest
-    response: requests.Response | None
-    records: list[dict[str, Any]] = field(default_factory=list)
-    kept: list[dict[str, Any]] = field(default_factory=list)
-    retries: int = 0
-    next_request: requests.PreparedRequest | None = None
-    next_reason: str = ""
-    end: End | None = None
-    chunks: Iterator[list[dict[str, Any]]] | None = None
-    """A large page's kept records, chunk by chunk (``records`` and ``kept`` stay empty); the
-    step's ``end`` and next request are set once the last chunk was handed out."""
-
-    def batches(self) -> Iterator[list[dict[str, Any]]]:
-        """The kept records to write: the page's, or a large page's chunk by chunk."""
-        if self.chunks is None:
-            yield self.kept
-        else:
-            yield from self.chunks
-
-
-def _request_digest(prepared: requests.PreparedRequest) -> bytes:
-    return content_digest(repr(request_key(prepared)).encode())
-
-
-def _remember(seen: dict[bytes, int], key: bytes, number: int) -> None:
-    """Note the first page ``key`` was seen on, forgetting the oldest past ``REMEMBERED``."""
-    seen.setdefault(key, number)
-    if len(seen) > REMEMBERED:
-        del seen[next(iter(seen))]
 
 
 class PageSequence:
@@ -133,11 +78,8 @@ class PageSequence:
         width = stream.api.max_concurrency if fetch_ahead else 1
         self._prefetch = Prefetcher(stream.requester, width, stream._new_session)
         self.end: End | None = None
-        self._requests: dict[bytes, int] = {}
-        self._contents: dict[bytes, int] = {}
-        self._had_data = False
-        self._first_records: list[dict[str, Any]] | None = None
-        self._noted_whole = False
+        self.guards = Guards()
+        self.large = LargeBodies(stream.name, chunked)
         self._large: Chunks | None = None  # the chunks of the large page being handed out
         self._token: Any = None
         self._pending: tuple[HTTPRequest, requests.PreparedRequest]
@@ -188,7 +130,7 @@ class PageSequence:
             return step
         digest = fetched.digest
         if fetched.spooled is not None:
-            keys = self._chunk_keys(fetched)
+            keys = self.large.keys(fetched, self.stream.selector, self.paginator)
             if keys is not None:
                 return self._large_step(step, fetched, digest, keys, include)
             fetched = Fetched(fetched.response, requester.parse_spooled(prepared, fetched))
@@ -211,8 +153,9 @@ class PageSequence:
     ) -> PageStep | None:
         """Take a whole page (``records``: its records) as data, or end on it (None: ask for it
         again, as recovered)."""
-        doubt = self._suspicion(fetched, found)
-        if doubt is None and (repeat := self._repeat(page, digest)) is not None:
+        doubt = self.guards.suspicion(fetched, found, self.stream.selector.path)
+        empty_ends = self.paginator.ends_on_empty_page()
+        if doubt is None and (repeat := self.guards.repeat(page, digest, empty_ends)) is not None:
             recovery = self._recover(page)
             if isinstance(recovery, Recovery):
                 self._token = recovery.token
@@ -231,10 +174,7 @@ class PageSequence:
     def _note(self, page: Page, found: bool, digest: bytes, first: list[dict[str, Any]]) -> None:
         """Take a page as new data: remember its content, that data was seen, page 1's
         records (``first``: a large page's first chunk), and count it."""
-        _remember(self._contents, digest, page.number)
-        self._had_data |= found
-        if self._first_records is None:
-            self._first_records = first
+        self.guards.taken(page.number, found, digest, first)
         self.stream.stats.page(len(page.records))
 
     def _advance(self, step: PageStep, page: Page) -> None:
@@ -260,50 +200,6 @@ class PageSequence:
 
     # ----------------------------------------------------------------- large pages
 
-    def _chunk_keys(self, fetched: Fetched) -> tuple[str, ...] | None:
-        """The data path keys to parse a spooled body along in chunks (None: parse it whole)."""
-        assert fetched.spooled is not None
-        if not self.chunked:
-            return None
-        selector = self.stream.selector
-        head = fetched.spooled.head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
-        path = selector.path
-        why = ""
-        if path is None:
-            path = guess_path(fetched.spooled.head)
-            if path is None:
-                self._whole(fetched, "no data_selector is set and its start shows no records array")
-                return None
-            selector.adopt(path)
-        keys = chunk_keys(path)
-        if keys is None:
-            why = f"data_selector {path!r} is not a plain dotted path"
-        elif head != (b"{" if keys else b"["):
-            why = f"it is not a JSON {'object' if keys else 'array'}"
-        else:
-            paths = self.paginator.body_paths().items()
-            reading = [name for name, path in paths if reads_into(path, keys)]
-            if reading:
-                why = f"the paginator's {reading[0]} reads into the records"
-        if why:
-            self._whole(fetched, why)
-            return None
-        return keys
-
-    def _whole(self, fetched: Fetched, why: str) -> None:
-        """Say once per sequence that a large body is parsed whole, in memory, and why."""
-        if not self._noted_whole:
-            self._noted_whole = True
-            assert fetched.spooled is not None
-            logger.warning(
-                "Stream %r: a response of %s bytes is parsed whole, in memory: %s (a plain "
-                'dotted data_selector, or "$" for a top-level array, lets it be parsed in '
-                "chunks)",
-                self.stream.name,
-                f"{fetched.spooled.size:,}",
-                why,
-            )
-
     def _large_step(
         self,
         step: PageStep,
@@ -315,7 +211,7 @@ class PageSequence:
         """A large page: checked before any record is handed out, then parsed in chunks."""
         assert fetched.spooled is not None and step.response is not None
         stand_in = Page(step.request, step.response, None, [], step.number)
-        earlier = self._contents.get(digest)
+        earlier = self.guards.contents.get(digest)
         if earlier is not None:
             fetched.close()
             recovery = self._recover(stand_in)
@@ -333,7 +229,7 @@ class PageSequence:
             first = next(chunks, None)
         except BaseException as exc:
             fetched.close()
-            raise self._broken(step, fetched, exc, 0) from None
+            raise broken(self._described(step), step, fetched, exc, 0) from None
         if first is None:  # no records array (or an empty one): the body is small after all
             fetched.close()
             body = parse.body
@@ -343,7 +239,7 @@ class PageSequence:
             return self._judge(
                 step, page, whole, records, digest=digest, found=found, include=include
             )
-        repeat = self._first_records
+        repeat = self.guards.first_records
         if step.number == 2 and repeat and first == repeat:
             parse.close()
             fetched.close()
@@ -386,7 +282,8 @@ class PageSequence:
                 try:
                     chunk = next(chunks, None)
                 except ChunkedParseError as exc:
-                    raise self._broken(step, fetched, exc, parse.records) from None
+                    described = self._described(step)
+                    raise broken(described, step, fetched, exc, parse.records) from None
             records = StreamedRecords(parse.records, first, last)
             body: Any = records
             if parse.keys:
@@ -403,19 +300,8 @@ class PageSequence:
             parse.close()
             fetched.close()
 
-    def _broken(
-        self, step: PageStep, fetched: Fetched, exc: BaseException, written: int
-    ) -> BaseException:
-        """The error a large body that is not valid JSON ends the stream with."""
-        if not isinstance(exc, ChunkedParseError):
-            return exc
-        assert fetched.spooled is not None
-        after = f", after the first {written:,} of its records" if written else ""
-        return StreamRequestError(
-            f"{self.stream.requester.describe(step.prepared)} failed: status "
-            f"{step.response.status_code if step.response is not None else '?'} but invalid JSON "
-            f"in a body of {fetched.spooled.size:,} bytes ({REDACT(str(exc))[:200]}){after}"
-        )
+    def _described(self, step: PageStep) -> str:
+        return self.stream.requester.describe(step.prepared)
 
     def _next_end(self, page: Page, token: Any) -> End | None:
         """An end found before the next request is sent: it repeats one, or sampling is done.
@@ -423,7 +309,7 @@ class PageSequence:
         Otherwise fetch ahead once two full pages came back alike.
         """
         prepared = self._pending[1]
-        earlier = self._requests.get(_request_digest(prepared), page.number + 1)
+        earlier = self.guards.first_requested(prepared, page.number + 1)
         if earlier <= page.number:
             url = REDACT(prepared.url or "")
             return self._unproven(page, f"its next request ({url}) repeats page {earlier}'s")
@@ -436,38 +322,8 @@ class PageSequence:
     def _request(self, token: Any, number: int) -> tuple[HTTPRequest, requests.PreparedRequest]:
         """The request for page ``number`` (the page a request was first made for is kept)."""
         request, prepared = self.stream._request_for(self.context, self.paginator, token)
-        _remember(self._requests, _request_digest(prepared), number)
+        self.guards.requested(prepared, number)
         return request, prepared
-
-    def _suspicion(self, fetched: Fetched, found: bool) -> str | None:
-        """Why this response cannot be trusted as data or as an end (None: it can)."""
-        body = fetched.body
-        if not found and isinstance(body, dict) and any(body.get(k) for k in ERROR_KEYS):
-            return f"the response looks like an error: {excerpt(fetched.response.text, 200)}"
-        if found or not self._had_data:
-            return None
-        if body is None:
-            return "the response body is empty, while earlier pages had data"
-        path = self.stream.selector.path
-        shown = excerpt(fetched.response.text, 200)
-        return (
-            f"the response has nothing at data_selector {path!r}, while earlier pages had: {shown}"
-        )
-
-    def _repeat(self, page: Page, digest: bytes) -> str | None:
-        """Why this page is not new data: identical to an earlier page, or page 1's records.
-
-        An empty page where the style ends on one is that end, even repeated (pages 0 and 1
-        both empty, page 1 asked for after an empty page 0)."""
-        if not page.records and self.paginator.ends_on_empty_page():
-            return None
-        earlier = self._contents.get(digest)
-        if earlier is not None:
-            return f"the page is identical to page {earlier}"
-        first = self._first_records
-        if page.number == 2 and first is not None and page.records == first != []:
-            return "the page repeats the records of page 1"
-        return None
 
     def _recover(self, page: Page) -> Recovery | str | None:
         """The paginator's way on from a repeated page (logged once), or why it has none."""
