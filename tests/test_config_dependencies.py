@@ -18,7 +18,7 @@ from helpers import resource
 from tap_restgeneric.tap import TapRestGeneric
 
 # --------------------------------------------------------------------------------------------
-# 1. Config: exact error lines
+# Config: exact error lines
 
 R1 = "config['resources'][1]"
 EP1 = f"{R1}['endpoint']"
@@ -262,7 +262,7 @@ def test_errors_are_collected_across_dependent_resources() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# 1b. Config: valid dependent resources resolve to the expected spec
+# Config: valid dependent resources resolve to the expected spec
 
 
 def test_resolve_param_becomes_a_path_placeholder() -> None:

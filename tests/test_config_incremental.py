@@ -44,7 +44,7 @@ def at(*keys: str | int) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# 8. config errors
+# config errors
 
 
 @pytest.mark.parametrize(
@@ -224,7 +224,7 @@ def test_two_incremental_params_give_exactly_one_line() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# 9. catalog
+# catalog
 
 
 def stream_entry(tap: TapRestGeneric, name: str) -> dict[str, Any]:

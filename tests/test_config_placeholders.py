@@ -17,7 +17,7 @@ from dependent_helpers import (
 from helpers import BASE_URL, records, sync
 
 # --------------------------------------------------------------------------------------------
-# 2. Behaviour: requests per parent record
+# Behaviour: requests per parent record
 
 
 def test_exact_requests_for_three_parents() -> None:

@@ -18,7 +18,7 @@ from helpers import Message, day, records, states, sync
 from helpers import bookmark as final_bookmark
 
 # --------------------------------------------------------------------------------------------
-# 3. Incremental children: shared bookmark (dlt's default) or one per parent
+# Incremental children: shared bookmark (dlt's default) or one per parent
 
 
 def incremental_child(**extra: Any) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from incremental_helpers import (
 from tap_restgeneric.tap import TapRestGeneric
 
 # --------------------------------------------------------------------------------------------
-# 1. two runs, state fed back, for each form
+# two runs, state fed back, for each form
 
 
 def _query_since(request: Any) -> Any:
@@ -221,7 +221,7 @@ def test_nested_cursor_path_is_copied_to_a_top_level_replication_key() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# 10. forced FULL_TABLE
+# forced FULL_TABLE
 
 
 def full_table_catalog(cfg: dict[str, Any], how: str) -> dict[str, Any]:

@@ -201,7 +201,7 @@ def test_an_empty_incremental_primary_key_turns_the_boundary_dedupe_off() -> Non
 
 
 # --------------------------------------------------------------------------------------------
-# 3. end_value: a backfill that neither reads nor moves the bookmark
+# end_value: a backfill that neither reads nor moves the bookmark
 
 
 @pytest.mark.parametrize(
@@ -251,7 +251,7 @@ def test_end_value_placeholder() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# 4. missing cursor values; range_start
+# missing cursor values; range_start
 
 
 def test_missing_cursor_raises_a_clear_error_naming_stream_and_path() -> None:
@@ -302,7 +302,7 @@ def test_range_start(range_start: str, expected: list[int]) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# 7. future-dated records
+# future-dated records
 
 
 def test_future_dated_record_caps_the_bookmark_at_the_sync_start(

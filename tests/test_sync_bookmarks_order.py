@@ -34,7 +34,7 @@ from incremental_helpers import (
 from tap_restgeneric.errors import StreamRequestError
 
 # --------------------------------------------------------------------------------------------
-# 5. row_order
+# row_order
 
 
 def linked(*pages: list[Record]) -> list[dict[str, Any]]:

@@ -28,7 +28,7 @@ from incremental_helpers import (
 )
 
 # --------------------------------------------------------------------------------------------
-# 2. formats of the values sent: as they came, or `convert`; lag
+# formats of the values sent: as they came, or `convert`; lag
 
 
 def sent_since(inc: dict[str, Any], state: dict[str, Any] | None = None) -> Any:

@@ -31,7 +31,7 @@ from incremental_helpers import (
 from tap_restgeneric.errors import StreamRequestError
 
 # --------------------------------------------------------------------------------------------
-# 6. date windows
+# date windows
 
 WINDOWS = [(day(1), day(8)), (day(8), day(15)), (day(15), day(22))]
 

@@ -29,7 +29,7 @@ from tap_restgeneric.errors import StreamRequestError
 from tap_restgeneric.tap import TapRestGeneric
 
 # --------------------------------------------------------------------------------------------
-# 2b. Child contexts: only the fields the children use
+# Child contexts: only the fields the children use
 
 
 def test_child_context_holds_only_the_fields_children_use(contexts: Seen) -> None:
@@ -120,7 +120,7 @@ def test_per_parent_state_partitions_hold_only_the_parent_key(contexts: Seen) ->
 
 
 # --------------------------------------------------------------------------------------------
-# 2c. include_from_parent
+# include_from_parent
 
 
 def test_include_from_parent_adds_fields_to_records_and_schema() -> None:
@@ -167,7 +167,7 @@ def test_include_from_parent_field_missing_fails_naming_parent_and_field() -> No
 
 
 # --------------------------------------------------------------------------------------------
-# 2d. Selection
+# Selection
 
 
 def test_parent_selected_false_in_config_feeds_child_without_its_records() -> None:
@@ -225,7 +225,7 @@ def test_parent_field_missing_is_fine_when_the_child_is_deselected() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# 2e. Failures per parent
+# Failures per parent
 
 
 def test_ignored_404_skips_only_that_parent() -> None:
@@ -298,7 +298,7 @@ def test_parent_field_null_counts_as_missing() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# 2f. Pagination per parent
+# Pagination per parent
 
 
 def test_paginated_child_restarts_its_cursor_per_parent() -> None:
