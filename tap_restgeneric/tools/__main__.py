@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from tap_restgeneric.tools import importer, preview, validate
 from tap_restgeneric.tools.common import ToolError, err
+from tap_restgeneric.tools.openapi import command as openapi
 
 
 def parser() -> argparse.ArgumentParser:
@@ -20,6 +21,7 @@ def parser() -> argparse.ArgumentParser:
     validate.add_parser(commands)
     preview.add_parser(commands)
     importer.add_parser(commands)
+    openapi.add_parser(commands)
     return main_parser
 
 

@@ -1,0 +1,126 @@
+"""The document's GET operations: parameters, the 2xx JSON response schema and its headers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tap_restgeneric.tools.openapi.loading import Document
+from tap_restgeneric.tools.openapi.refs import Node, Refs
+from tap_restgeneric.tools.openapi.schemas import non_null
+
+JSON_TYPES = ("application/json", "application/hal+json", "application/vnd.api+json")
+
+
+@dataclass
+class Param:
+    """One parameter: where it goes, whether it is required, and its (null-free) schema."""
+
+    name: str
+    location: str  # query, path, header, cookie
+    required: bool
+    schema: Node
+
+    def attr(self, key: str) -> Any:
+        """A scalar of the schema (``type``, ``format``, ``default``, ``minimum`` …)."""
+        return self.schema.raw(key)
+
+    @property
+    def type(self) -> str | None:
+        """The first non-null JSON type declared, if any."""
+        kind = self.attr("type")
+        if isinstance(kind, list):
+            kind = next((k for k in kind if k != "null"), None)
+        return kind if isinstance(kind, str) else None
+
+
+@dataclass
+class Operation:
+    """A GET operation with what the importer reads from it."""
+
+    path: str
+    node: Node
+    params: list[Param] = field(default_factory=list)
+    body: Node | None = None  # the 2xx JSON response schema
+    headers: dict[str, Node] = field(default_factory=dict)  # response header → its schema
+
+    @property
+    def query(self) -> dict[str, Param]:
+        """The query parameters by name."""
+        return {p.name: p for p in self.params if p.location == "query"}
+
+    @property
+    def path_params(self) -> list[str]:
+        """The ``{names}`` in the path, in order."""
+        return [part[1:-1] for part in segments(self.path) if is_placeholder(part)]
+
+
+def segments(path: str) -> list[str]:
+    """A path's non-empty segments."""
+    return [part for part in path.split("/") if part]
+
+
+def is_placeholder(segment: str) -> bool:
+    """``{id}``: a whole segment that is a path parameter."""
+    return segment.startswith("{") and segment.endswith("}")
+
+
+def _params(nodes: list[Node], swagger: bool) -> list[Param]:
+    """Parameters of a path item and an operation (the operation's win by name and place)."""
+    found: dict[tuple[str, str], Param] = {}
+    for node in nodes:
+        name, location = node.raw("name"), node.raw("in")
+        if not isinstance(name, str) or not isinstance(location, str):
+            continue
+        schema = node if swagger else node.get("schema")
+        plain = non_null(schema)[0] if schema is not None else node
+        required = bool(node.raw("required")) or location == "path"
+        found[(name, location)] = Param(name, location, required, plain)
+    return list(found.values())
+
+
+def _success(responses: Node) -> Node | None:
+    """The 200 response, else the first other 2xx one, else ``default``."""
+    codes = dict(responses.items())
+    for code in ("200", "2XX", "2xx", *sorted(c for c in codes if c.startswith("2")), "default"):
+        if code in codes:
+            return codes[code]
+    return None
+
+
+def _json_schema(response: Node, swagger: bool) -> Node | None:
+    """The response's JSON schema (3.x: a JSON media type's; Swagger 2: ``schema``)."""
+    if swagger:
+        return response.get("schema")
+    content = response.get("content")
+    if content is None:
+        return None
+    media = dict(content.items())
+    for name in (*JSON_TYPES, *(m for m in media if "json" in m.lower())):
+        if name in media:
+            return media[name].get("schema")
+    return None
+
+
+def operations(refs: Refs, document: Document) -> list[Operation]:
+    """Every GET operation of ``paths``, in document order."""
+    found = []
+    paths = refs.root.get("paths")
+    for path, item in paths.items() if paths is not None else []:
+        get = item.get("get")
+        if get is None or not path.startswith("/"):
+            continue
+        common = item.get("parameters")
+        own = get.get("parameters")
+        nodes = [*(common.elements() if common else []), *(own.elements() if own else [])]
+        operation = Operation(path, get, _params(nodes, document.swagger))
+        responses = get.get("responses")
+        response = _success(responses) if responses is not None else None
+        if response is not None:
+            operation.body = _json_schema(response, document.swagger)
+            headers = response.get("headers")
+            for name, header in headers.items() if headers is not None else []:
+                schema = header if document.swagger else header.get("schema") or header
+                operation.headers[name] = schema
+        found.append(operation)
+    return found

@@ -1,0 +1,67 @@
+"""Dependent resources: a path parameter filled from a field of a list endpoint's records."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tap_restgeneric.tools.openapi.operations import Operation, is_placeholder, segments
+from tap_restgeneric.tools.openapi.refs import Node
+from tap_restgeneric.tools.openapi.schemas import properties
+
+
+@dataclass(frozen=True)
+class Parent:
+    """``param`` in the child's path takes ``field`` of each record of ``resource``."""
+
+    resource: str
+    param: str
+    field: str
+    why: str
+
+
+def _singular(word: str) -> str:
+    """``users`` → ``user``; ``categories`` → ``category``."""
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
+def parent_field(param: str, collection: str, item: Node | None) -> str | None:
+    """The parent record's field for ``{param}``: itself, or ``id`` for ``{user_id}``/``{id}``."""
+    props = set(properties(item)) if item is not None else set()
+    if param in props:
+        return param
+    stem = _singular(collection).lower()
+    bare = re.sub(r"[^a-z0-9]", "", param.lower())
+    for prefix in (stem, ""):
+        rest = bare.removeprefix(prefix) if prefix else bare
+        if rest in ("id", "uuid", "key", "slug", "name", "login", "number"):
+            match = next((p for p in props if p.lower() == rest), None)
+            if match:
+                return match
+    if bare.endswith("id") and "id" in props:
+        return "id"
+    return None
+
+
+def find_parent(op: Operation, lists: list[tuple[str, str, Node | None]]) -> Parent | str:
+    """The list endpoint whose records fill ``op``'s one path parameter, or why there is none."""
+    params = op.path_params
+    if len(params) > 1:
+        names = ", ".join("{" + p + "}" for p in params)
+        return f"several path parameters ({names}): not generated yet, add it by hand"
+    parts = segments(op.path)
+    index = next(i for i, part in enumerate(parts) if is_placeholder(part))
+    prefix = parts[:index]
+    param = params[0]
+    for name, path, item in lists:
+        if segments(path) != prefix:
+            continue
+        field = parent_field(param, prefix[-1] if prefix else name, item)
+        if field is None:
+            return f"no field of '{name}' records matches path parameter {{{param}}}"
+        why = f"{{{param}}} from field '{field}' of each '{name}' record ({path})"
+        return Parent(name, param, field, why)
+    where = "/" + "/".join(prefix)
+    return f"path parameter {{{param}}}: no list endpoint at {where} to take its values from"

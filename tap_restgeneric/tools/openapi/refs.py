@@ -1,0 +1,90 @@
+"""``$ref`` resolution with the ``referencing`` library: lazy, across files, cycle-safe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+from urllib.parse import urldefrag, urljoin
+
+from referencing import Registry, Resource
+from referencing.exceptions import Unresolvable
+
+from tap_restgeneric.tools.common import ToolError
+from tap_restgeneric.tools.openapi.loading import Document, parse, read_text
+
+MAX_HOPS = 64
+"""A ``$ref`` chain longer than this is a cycle of references to references."""
+
+
+@cache
+def _retrieve(uri: str) -> Resource[Any]:
+    """Another document a ``$ref`` points to (a file beside the first one, or a URL)."""
+    return Resource.opaque(parse(read_text(uri), uri))
+
+
+@dataclass(frozen=True)
+class Node:
+    """A value in some document, with the URI its own relative ``$ref``s are resolved against.
+
+    ``ref`` is the absolute URI of the ``$ref`` that led here (``file:///x.json#/a/b``), or ""
+    when the value was reached by walking its parent: it names the node for cycle checks.
+    """
+
+    value: Any
+    base: str
+    resolver: Any  # referencing.Resolver
+    ref: str = ""
+
+    def get(self, key: str | int) -> Node | None:
+        """The child at ``key`` (``$ref`` followed), or None when absent."""
+        if isinstance(self.value, dict) and isinstance(key, str) and key in self.value:
+            return Refs.follow(Node(self.value[key], self.base, self.resolver))
+        if isinstance(self.value, list) and isinstance(key, int) and 0 <= key < len(self.value):
+            return Refs.follow(Node(self.value[key], self.base, self.resolver))
+        return None
+
+    def items(self) -> list[tuple[str, Node]]:
+        """A mapping's entries, each value followed through ``$ref``."""
+        if not isinstance(self.value, dict):
+            return []
+        return [
+            (str(k), Refs.follow(Node(v, self.base, self.resolver))) for k, v in self.value.items()
+        ]
+
+    def elements(self) -> list[Node]:
+        """A list's elements, each followed through ``$ref``."""
+        if not isinstance(self.value, list):
+            return []
+        return [Refs.follow(Node(v, self.base, self.resolver)) for v in self.value]
+
+    def raw(self, key: str, default: Any = None) -> Any:
+        """The plain value at ``key`` (no ``$ref`` followed): for scalars."""
+        return self.value.get(key, default) if isinstance(self.value, dict) else default
+
+
+class Refs:
+    """The document's root node; every other document is read only when a ``$ref`` needs it."""
+
+    def __init__(self, document: Document) -> None:
+        root: Resource[Any] = Resource.opaque(document.content)
+        registry: Registry[Any] = Registry(retrieve=_retrieve)  # type: ignore[call-arg]  # attrs
+        registry = registry.with_resource(document.uri, root)
+        self.root = Node(document.content, document.uri, registry.resolver(base_uri=document.uri))
+
+    @staticmethod
+    def follow(node: Node) -> Node:
+        """The node a ``$ref`` (chain) points to, or the node itself; ToolError when broken."""
+        seen: set[str] = set()
+        while isinstance(node.value, dict) and isinstance(node.value.get("$ref"), str):
+            ref = node.value["$ref"]
+            target = urljoin(node.base, ref)
+            if target in seen or len(seen) >= MAX_HOPS:
+                raise ToolError(f"$ref {ref!r} at {node.base}: a cycle of references")
+            seen.add(target)
+            try:
+                resolved = node.resolver.lookup(ref)
+            except (Unresolvable, ToolError) as exc:
+                raise ToolError(f"cannot resolve $ref {ref!r} (in {node.base}): {exc}") from None
+            node = Node(resolved.contents, urldefrag(target).url, resolved.resolver, target)
+        return node
