@@ -104,33 +104,41 @@ def test_asc_with_unsorted_data_fails_and_keeps_the_last_safe_bookmark() -> None
     assert distinct_bookmarks(out) == [day(4)]
 
 
-def test_asc_with_end_value_stops_requesting_once_a_page_passes_the_end() -> None:
-    cfg = config(paged({**INC, "row_order": "asc", "end_value": day(10)}))
-    pages = linked(
-        [rec(1, day(2)), rec(2, day(4))],
-        [rec(3, day(6)), rec(4, day(12))],
-        [rec(5, day(14))],
-    )
-    with requests_mock.Mocker() as m:
-        answer(m, *pages)
-        out = sync(cfg)
-    assert m.call_count == 2
-    assert ids(records(out)) == [1, 2, 3]
-    assert bookmark(out) == {}
-
-
-def test_asc_with_a_closed_end_reads_on_while_a_page_ends_at_the_end() -> None:
-    inc = {**INC, "row_order": "asc", "end_value": day(10), "range_end": "closed"}
-    pages = linked(
-        [rec(1, day(8)), rec(2, day(10))],
-        [rec(3, day(10)), rec(4, day(11))],
-        [rec(5, day(12))],
-    )
+@pytest.mark.parametrize(
+    ("range_end", "pages"),
+    [
+        pytest.param(
+            {},
+            linked(
+                [rec(1, day(2)), rec(2, day(4))],
+                [rec(3, day(6)), rec(4, day(12))],
+                [rec(5, day(14))],
+            ),
+            id="open end: stops once a page passes the end",
+        ),
+        pytest.param(
+            {"range_end": "closed"},
+            linked(
+                [rec(1, day(8)), rec(2, day(10))],
+                [rec(3, day(10)), rec(4, day(11))],
+                [rec(5, day(12))],
+            ),
+            id="closed end: reads on while a page ends at the end",
+        ),
+    ],
+)
+def test_asc_with_end_value_stops_requesting_once_a_page_passes_the_end(
+    range_end: dict[str, str], pages: list[dict[str, Any]]
+) -> None:
+    """Sorted ascending with an end_value: page 3 is never requested; a backfill stores no
+    bookmark."""
+    inc = {**INC, "row_order": "asc", "end_value": day(10), **range_end}
     with requests_mock.Mocker() as m:
         answer(m, *pages)
         out = sync(config(paged(inc)))
     assert m.call_count == 2
     assert ids(records(out)) == [1, 2, 3]
+    assert bookmark(out) == {}
 
 
 def test_an_interrupted_asc_run_resumes_after_the_last_full_page() -> None:
