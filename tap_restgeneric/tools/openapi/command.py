@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from tap_restgeneric.config.fields import MAX_NODES, count_nodes
 from tap_restgeneric.config.raw import ResourceConfig, RestApiConfig
 from tap_restgeneric.tools.common import ToolError, err
 from tap_restgeneric.tools.importer import PLACEHOLDER
@@ -17,7 +18,8 @@ from tap_restgeneric.tools.openapi.loading import Document, is_url, load
 from tap_restgeneric.tools.openapi.operations import Operation, operations
 from tap_restgeneric.tools.openapi.refs import Refs
 from tap_restgeneric.tools.openapi.report import Report
-from tap_restgeneric.tools.openapi.resources import plan_all
+from tap_restgeneric.tools.openapi.resources import Planned, plan_all
+from tap_restgeneric.tools.openapi.schemas import json_schema
 from tap_restgeneric.tools.validate import check_config
 
 
@@ -30,7 +32,8 @@ def base_url(document: Document, given: str | None) -> tuple[str, str]:
         host, base = content.get("host"), str(content.get("basePath") or "")
         schemes = content.get("schemes") or []
         doc = urlsplit(document.uri)
-        scheme = "https" if "https" in schemes else (schemes or [doc.scheme])[0]
+        fallback = doc.scheme if is_url(document.uri) else "https"
+        scheme = "https" if "https" in schemes else (schemes or [fallback])[0]
         if host:
             return f"{scheme}://{host}{base}", "the document's host and basePath"
         if is_url(document.uri):
@@ -49,6 +52,27 @@ def base_url(document: Document, given: str | None) -> tuple[str, str]:
             doc = urlsplit(document.uri)
             return f"{doc.scheme}://{doc.netloc}", "no servers: the document's host"
     raise ToolError("the document names no absolute server URL: give --base-url URL")
+
+
+def fit_schemas(config: RestApiConfig, plans: list[Planned]) -> list[str]:
+    """Shallower declared schemas, then none, when the config is over the tap's size limit."""
+    notes = []
+    for max_depth in (1, -1):
+        if count_nodes(config) <= MAX_NODES:
+            break
+        for plan in plans:
+            if plan.resource is None or "schema" not in plan.resource:
+                continue
+            if max_depth < 0 or plan.shape.item is None:
+                del plan.resource["schema"]
+            else:
+                plan.resource["schema"] = json_schema(plan.shape.item, max_depth=max_depth)
+        what = "nested objects declared as any value" if max_depth > 0 else "no schema declared"
+        notes.append(
+            f"the config was over the tap's {MAX_NODES:,}-node limit: {what} "
+            "(--discover then samples the API); narrow it with --include/--exclude"
+        )
+    return notes
 
 
 def selected(op: Operation, include: list[str], exclude: list[str]) -> bool:
@@ -81,6 +105,7 @@ def convert(
     if auth.auth is not None:
         client["auth"] = auth.auth
     config: RestApiConfig = {"client": client, "resources": resources}  # type: ignore[typeddict-item]
+    report.notes += fit_schemas(config, report.plans)
     checked = check_config({**config, "secrets": dict.fromkeys(auth.secrets, PLACEHOLDER)})
     report.errors, report.warnings = checked.errors, checked.warnings
     return config, report

@@ -20,6 +20,7 @@ class Report:
     auth: AuthGuess
     plans: list[Planned] = field(default_factory=list)
     filtered: list[str] = field(default_factory=list)  # paths left out by --include/--exclude
+    notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -40,6 +41,7 @@ class Report:
             if plan.resource is None:
                 out.append(f"skipped GET {plan.op.path}: {plan.skipped}")
         out += [f"left out by --include/--exclude: GET {path}" for path in self.filtered]
+        out += [f"note: {note}" for note in self.notes]
         out.append(secrets_line(self.auth.secrets))
         out += [f"validate: error: {line}" for line in self.errors]
         out += [f"validate: warning: {line}" for line in self.warnings]

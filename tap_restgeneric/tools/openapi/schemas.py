@@ -6,7 +6,7 @@ from typing import Any
 
 from tap_restgeneric.tools.openapi.refs import Node
 
-MAX_DEPTH = 6
+MAX_DEPTH = 3
 """Nested objects deeper than this are declared as any JSON value (the tap still checks drift)."""
 KEPT_FORMATS = ("date-time", "date", "time")
 TYPES = ("string", "integer", "number", "boolean", "object", "array", "null")
@@ -75,18 +75,20 @@ def is_object(node: Node) -> bool:
     return "object" in kinds(plain) or bool(properties(plain))
 
 
-def json_schema(node: Node, depth: int = 0, stack: tuple[str, ...] = ()) -> dict[str, Any]:
+def json_schema(
+    node: Node, depth: int = 0, stack: tuple[str, ...] = (), max_depth: int = MAX_DEPTH
+) -> dict[str, Any]:
     """The JSON Schema for a node; a recursive ``$ref`` or a deep level becomes ``{}`` (any)."""
-    if (node.ref and node.ref in stack) or depth > MAX_DEPTH:
+    if (node.ref and node.ref in stack) or depth > max_depth:
         return {}
     stack = (*stack, node.ref) if node.ref else stack
     plain, nullable = non_null(node)
     if plain is not node:
-        inner = json_schema(plain, depth, stack)
+        inner = json_schema(plain, depth, stack, max_depth)
         return _with_null(inner) if nullable else inner
     branches = alternatives(node)
     if branches:  # a union of several non-null shapes: keep them, each converted
-        return {"anyOf": [json_schema(b, depth + 1, stack) for b in branches]}
+        return {"anyOf": [json_schema(b, depth + 1, stack, max_depth) for b in branches]}
     result: dict[str, Any] = {}
     found = kinds(node)
     props = properties(node)
@@ -99,11 +101,11 @@ def json_schema(node: Node, depth: int = 0, stack: tuple[str, ...] = ()) -> dict
         result["format"] = fmt
     if props:
         result["properties"] = {
-            name: json_schema(prop, depth + 1, stack) for name, prop in props.items()
+            name: json_schema(prop, depth + 1, stack, max_depth) for name, prop in props.items()
         }
     items = node.get("items")
     if items is not None and "array" in found:
-        result["items"] = json_schema(items, depth + 1, stack)
+        result["items"] = json_schema(items, depth + 1, stack, max_depth)
     return result
 
 
