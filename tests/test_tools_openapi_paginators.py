@@ -1,0 +1,417 @@
+"""``import-openapi``'s guesses per operation: paginators (with evidence), incremental
+candidates, dependent resources, and a shared response schema that contradicts parameters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_tools_openapi import ITEM, get, imported, openapi, query, resources
+
+
+def envelope(**fields: Any) -> dict[str, Any]:
+    """An object with the records under ``data`` and these other fields."""
+    return {
+        "type": "object",
+        "properties": {"data": {"type": "array", "items": ITEM}, **fields},
+    }
+
+
+INT, STR, BOOL = {"type": "integer"}, {"type": "string"}, {"type": "boolean"}
+NULLABLE_STR = {"type": "string", "nullable": True}
+ARRAY = {"type": "array", "items": ITEM}
+
+# (response schema, query parameters, response headers) → (paginator, first-request params,
+# a piece of the evidence line)
+CASES: dict[str, tuple[Any, list[dict[str, Any]], dict[str, Any], Any, dict[str, Any], str]] = {
+    "page_number with a page count": (
+        envelope(total_pages=INT),
+        [query("page", default=1), query("page_size", default=20, maximum=200)],
+        {},
+        {
+            "type": "page_number",
+            "page_param": "page",
+            "base_page": 1,
+            "limit": 200,
+            "limit_param": "page_size",
+            "total_path": "total_pages",
+        },
+        {},
+        "sends page_size=200 (page_size's maximum); total from field 'total_pages'",
+    ),
+    "page_number counting records, nested": (
+        envelope(meta={"type": "object", "properties": {"total_count": INT}}),
+        [query("page", minimum=0)],
+        {},
+        {
+            "type": "page_number",
+            "page_param": "page",
+            "base_page": 0,
+            "total_path": "meta.total_count",
+            "total_counts": "records",
+        },
+        {},
+        "base_page 0 from its minimum/default; total from field 'meta.total_count'",
+    ),
+    "page_number with an unknown base and has_more": (
+        envelope(has_more=BOOL),
+        [query("currentPage")],
+        {},
+        {"type": "page_number", "page_param": "currentPage", "has_more_path": "has_more"},
+        {},
+        "base_page not declared: the tap starts at 0 and moves to 1",
+    ),
+    "offset with a records total": (
+        envelope(total=INT),
+        [query("offset"), query("limit", default=50)],
+        {},
+        {
+            "type": "offset",
+            "limit": 50,
+            "offset_param": "offset",
+            "limit_param": "limit",
+            "total_path": "total",
+        },
+        {},
+        "query parameters 'offset' and 'limit' (limit 50: limit's default; no maximum declared)",
+    ),
+    "offset ignores a page count": (
+        envelope(total_pages=INT, count=INT),
+        [query("$skip"), query("$top")],
+        {},
+        {
+            "type": "offset",
+            "limit": 100,
+            "offset_param": "$skip",
+            "limit_param": "$top",
+            "total_path": "count",
+        },
+        {},
+        "$top declares no maximum or default",
+    ),
+    "cursor field feeding a parameter of the same stem": (
+        envelope(meta={"type": "object", "properties": {"next_cursor": NULLABLE_STR}}),
+        [query("cursor", "string"), query("limit", maximum=100)],
+        {},
+        {
+            "type": "cursor",
+            "cursor_path": "meta.next_cursor",
+            "cursor_param": "cursor",
+            "limit": 100,
+            "limit_param": "limit",
+        },
+        {},
+        "response field 'meta.next_cursor' feeds query parameter 'cursor' (same name)",
+    ),
+    "page token with has_more": (
+        envelope(nextPageToken=STR, hasMore=BOOL),
+        [query("pageToken", "string")],
+        {},
+        {
+            "type": "cursor",
+            "cursor_path": "nextPageToken",
+            "cursor_param": "pageToken",
+            "has_more_path": "hasMore",
+        },
+        {},
+        "feeds query parameter 'pageToken' (same name)",
+    ),
+    "cursor paired with the only cursor parameter": (
+        envelope(continuation=STR),
+        [query("after", "string")],
+        {},
+        {"type": "cursor", "cursor_path": "continuation", "cursor_param": "after"},
+        {},
+        "(the only cursor-like parameter)",
+    ),
+    "next link in the body": (
+        envelope(links={"type": "object", "properties": {"next": NULLABLE_STR}}),
+        [query("page[size]", maximum=100), query("page[number]")],
+        {},
+        {"type": "json_link", "next_url_path": "links.next"},
+        {"page[size]": 100},
+        "response field 'links.next' (a next link); sends page[size]=100",
+    ),
+    "HAL next href": (
+        envelope(
+            _links={
+                "type": "object",
+                "properties": {"next": {"type": "object", "properties": {"href": STR}}},
+            }
+        ),
+        [],
+        {},
+        {"type": "json_link", "next_url_path": "_links.next.href"},
+        {},
+        "response field '_links.next.href'",
+    ),
+    "OData next link": (
+        {"type": "object", "properties": {"value": ARRAY, "@odata.nextLink": STR}},
+        [query("$top")],
+        {},
+        {"type": "json_link", "next_url_path": "['@odata.nextLink']"},
+        {"$top": 100},
+        "response field '['@odata.nextLink']' (a next link)",
+    ),
+    "Link header beats page parameters": (
+        ARRAY,
+        [query("page"), query("per_page", default=30, maximum=100)],
+        {"Link": {"schema": STR}},
+        {"type": "header_link"},
+        {"per_page": 100},
+        "response header 'Link'; sends per_page=100 (per_page's maximum)",
+    ),
+    "records total in a header": (
+        ARRAY,
+        [query("page", minimum=1)],
+        {"X-Total-Count": {"schema": INT}},
+        {
+            "type": "page_number",
+            "page_param": "page",
+            "base_page": 1,
+            "total_header": "X-Total-Count",
+            "total_counts": "records",
+        },
+        {},
+        "total from response header 'X-Total-Count'",
+    ),
+    "page count in a JSON header": (
+        ARRAY,
+        [query("page", default=1)],
+        {"X-Pagination": {"schema": {"type": "object", "properties": {"total_pages": INT}}}},
+        {
+            "type": "page_number",
+            "page_param": "page",
+            "base_page": 1,
+            "total_header": "X-Pagination",
+            "total_path": "total_pages",
+        },
+        {},
+        "'total_pages' in the JSON response header 'X-Pagination'",
+    ),
+}
+
+UNSURE: dict[str, tuple[Any, list[dict[str, Any]], str]] = {
+    "a cursor field no parameter takes": (
+        envelope(next_cursor=STR),
+        [],
+        "paginator: auto (unsure) from response field 'next_cursor' looks like a cursor, but no "
+        "query parameter takes it: auto tries the usual names at run time",
+    ),
+    "a cursor parameter no field feeds": (
+        ARRAY,
+        [query("starting_after", "string")],
+        "paginator: auto (unsure) from query parameter 'starting_after' looks like a cursor, but "
+        "no response field holds the next one: auto detects it at run time",
+    ),
+    "a total without paging parameters": (
+        envelope(total=INT),
+        [],
+        "paginator: auto (unsure) from field 'total' counts records, but no page, offset or "
+        "cursor parameter: auto decides at run time",
+    ),
+    "nothing at all": (
+        ARRAY,
+        [],
+        "paginator: auto from no paging parameter, field or header: auto decides at run time",
+    ),
+}
+
+
+def headers_of(headers: dict[str, Any]) -> dict[str, Any]:
+    return {"headers": headers} if headers else {}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_paginator_guess_and_its_evidence(tmp_path: Path, case: str) -> None:
+    schema, params, headers, paginator, first, evidence = CASES[case]
+    document = openapi({"/things": get(schema, *params, **headers_of(headers))})
+    config, report = imported(tmp_path, document)
+    endpoint = resources(config)["things"]["endpoint"]
+    assert endpoint["paginator"] == paginator
+    assert endpoint.get("params", {}) == first
+    line = next(x for x in report.lines() if x.startswith("  paginator: "))
+    assert line.startswith(f"  paginator: {paginator['type']} from ")
+    assert evidence in line, line
+
+
+@pytest.mark.parametrize("case", list(UNSURE))
+def test_unsure_guesses_fall_back_to_auto(tmp_path: Path, case: str) -> None:
+    schema, params, line = UNSURE[case]
+    document = openapi({"/things": get(schema, *params)})
+    config, report = imported(tmp_path, document)
+    assert resources(config)["things"]["endpoint"]["paginator"] == "auto"
+    assert f"  {line}" in report.lines()
+
+
+def test_unsure_cursor_suggests_a_config(tmp_path: Path) -> None:
+    document = openapi({"/things": get(envelope(next_cursor=STR))})
+    _, report = imported(tmp_path, document)
+    suggestion = {"type": "cursor", "cursor_path": "next_cursor", "cursor_param": "cursor"}
+    assert f"    to try if auto fails: {suggestion}" in report.lines()
+
+
+# data_selector ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("schema", "selector"),
+    [
+        (ARRAY, "$"),
+        (envelope(), "data"),
+        ({"type": "object", "properties": {"results": ARRAY, "facets": ARRAY}}, "results"),
+        (
+            {
+                "type": "object",
+                "properties": {"page": {"type": "object", "properties": {"rows": ARRAY}}},
+            },
+            "page.rows",
+        ),
+        (
+            {"allOf": [{"$ref": "#/components/schemas/Paged"}, {"properties": {"items": ARRAY}}]},
+            "items",
+        ),
+    ],
+)
+def test_data_selector(tmp_path: Path, schema: Any, selector: str) -> None:
+    paged = {"type": "object", "properties": {"count": INT}}
+    document = openapi({"/things": get(schema)}, components={"schemas": {"Paged": paged}})
+    config, _ = imported(tmp_path, document)
+    assert resources(config)["things"]["endpoint"]["data_selector"] == selector
+
+
+# incremental ----------------------------------------------------------------------------------
+
+DATE = {"format": "date-time"}
+
+
+@pytest.mark.parametrize(
+    ("field", "param"),
+    [
+        ("updated_at", query("updated_since", "string", **DATE)),
+        ("updated_at", query("since", "string", **DATE)),
+        ("updated_at", query("updated_at[gte]", "string", **DATE)),
+        ("updated_at", query("updated_at__gte", "string", **DATE)),
+        ("modified_at", query("modified_after", "string", **DATE)),
+        ("lastModified", query("lastModified.from", "string", format="date")),
+    ],
+)
+def test_incremental_candidates(tmp_path: Path, field: str, param: dict[str, Any]) -> None:
+    item = {
+        "type": "object",
+        "properties": {"id": INT, field: {"type": "string", "format": "date-time"}},
+    }
+    document = openapi({"/things": get({"type": "array", "items": item}, param)})
+    config, report = imported(tmp_path, document)
+    assert resources(config)["things"]["endpoint"]["incremental"] == {
+        "cursor_path": field,
+        "start_param": param["name"],
+    }
+    line = next(x for x in report.lines() if x.startswith("  incremental: "))
+    assert f"date-time field '{field}' and query parameter '{param['name']}'" in line
+    assert "initial_value not set" in line
+
+
+def test_incremental_without_a_date_format_is_only_reported(tmp_path: Path) -> None:
+    document = openapi({"/things": get(ARRAY, query("updated_since", "string"))})
+    config, report = imported(tmp_path, document)
+    assert "incremental" not in resources(config)["things"]["endpoint"]
+    hint = [x for x in report.lines() if x.startswith("  incremental (not written, unsure)")]
+    assert len(hint) == 1
+    assert "no date format declared" in hint[0]
+    assert "'start_param': 'updated_since', 'initial_value': '…'" in hint[0]
+
+
+def test_an_integer_since_is_no_date_filter(tmp_path: Path) -> None:
+    """GitHub's ``/users?since=<id>``: an integer ``since`` is an id, not a date."""
+    document = openapi({"/things": get(ARRAY, query("since"))})
+    config, report = imported(tmp_path, document)
+    assert "incremental" not in resources(config)["things"]["endpoint"]
+    assert not any("incremental" in x for x in report.lines())
+
+
+# dependent resources --------------------------------------------------------------------------
+
+
+def test_dependent_resources_from_parameter_names(tmp_path: Path) -> None:
+    """``{login}`` is the parent's field of that name; ``{orgId}`` the parent's ``id``; two
+    path parameters are not generated yet (reported)."""
+    org = {"type": "object", "properties": {"id": INT, "login": STR}}
+    one = {"type": "object", "properties": {"id": INT}}
+    document = openapi(
+        {
+            "/orgs": get({"type": "array", "items": org}),
+            "/orgs/{login}": get(one),
+            "/orgs/{orgId}/teams": get({"type": "array", "items": one}),
+            "/orgs/{orgId}/teams/{team}/members": get({"type": "array", "items": one}),
+            "/orgs/{nothing}/x": get(ARRAY),
+        }
+    )
+    config, report = imported(tmp_path, document)
+    found = resources(config)
+    assert list(found) == ["orgs", "orgs_detail", "orgs_teams"]
+    assert found["orgs_detail"]["endpoint"]["params"] == {
+        "login": {"type": "resolve", "resource": "orgs", "field": "login"}
+    }
+    assert found["orgs_teams"]["endpoint"]["params"] == {
+        "orgId": {"type": "resolve", "resource": "orgs", "field": "id"}
+    }
+    text = "\n".join(report.lines())
+    assert (
+        "skipped GET /orgs/{orgId}/teams/{team}/members: several path parameters "
+        "({orgId}, {team}): not generated yet, add it by hand"
+    ) in text
+    assert (
+        "skipped GET /orgs/{nothing}/x: no field of 'orgs' records matches path parameter" in text
+    )
+
+
+# a response schema shared by operations that page differently --------------------------------
+
+
+def test_shared_envelope_contradicting_parameters_is_not_trusted(tmp_path: Path) -> None:
+    """Django Ninja names every paginated response of ItemOut ``PagedItemOut``: the cursor
+    operation's envelope (results + next) is written for the offset and page operations too.
+    Only the operation whose parameters agree keeps the envelope's selector and link."""
+    paged = {
+        "type": "object",
+        "properties": {"next": NULLABLE_STR, "results": ARRAY},
+    }
+    ref = {"$ref": "#/components/schemas/PagedItemOut"}
+    document = openapi(
+        {
+            "/items": get(ref, query("limit", default=100), query("offset")),
+            "/items/pages": get(ref, query("page", minimum=1)),
+            "/items/cursor": get(ref, query("cursor", "string")),
+        },
+        components={"schemas": {"PagedItemOut": paged}},
+    )
+    config, report = imported(tmp_path, document)
+    found = resources(config)
+    assert found["items"]["endpoint"] == {
+        "path": "items",
+        "paginator": {
+            "type": "offset",
+            "limit": 100,
+            "offset_param": "offset",
+            "limit_param": "limit",
+        },
+    }
+    assert found["items_pages"]["endpoint"] == {
+        "path": "items/pages",
+        "paginator": {"type": "page_number", "page_param": "page", "base_page": 1},
+    }
+    assert found["items_cursor"]["endpoint"] == {
+        "path": "items/cursor",
+        "data_selector": "results",
+        "paginator": {"type": "json_link", "next_url_path": "next"},
+    }
+    doubts = [x for x in report.lines() if x.startswith("  doubt: ")]
+    assert len(doubts) == 2
+    assert doubts[0] == (
+        "  doubt: the response schema PagedItemOut is shared by operations paged by cursor, "
+        "offset, page parameters, and its fields page by json_link while this one's parameters "
+        "page by offset: its envelope is not trusted (data_selector detected at run time, paging "
+        "from parameters)"
+    )
