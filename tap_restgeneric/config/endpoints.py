@@ -54,7 +54,8 @@ ACTION_FIELDS = {
     "content": Field("string"),
     "action": Field("string", None, False, ("ignore", "retry", "fail")),
 }
-_SINGLE_ENTITY = re.compile(r"\{[A-Za-z0-9._-]+\}[^/]*$")
+# A path ending in a {placeholder} names one entity, not a collection.
+SINGLE_ENTITY = re.compile(r"\{[A-Za-z0-9._-]+\}[^/]*$")
 
 
 def component(
@@ -207,7 +208,7 @@ def endpoint_spec(
     """Resolve one endpoint (already merged with defaults) against the client settings."""
     opts = check_options(merged, ENDPOINT_FIELDS, path, errors)
     raw_path = opts["path"] or ""
-    single_entity = bool(_SINGLE_ENTITY.search(raw_path))
+    single_entity = bool(SINGLE_ENTITY.search(raw_path))
     params = dict(opts["params"] or {})
     incremental = incremental_spec(
         opts["incremental"],

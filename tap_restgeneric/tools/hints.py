@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from tap_restgeneric.config.endpoints import _SINGLE_ENTITY
+from tap_restgeneric.config.endpoints import SINGLE_ENTITY
 from tap_restgeneric.config.resolve import expand_resource, merge_defaults
 from tap_restgeneric.config.spec import RestApiSpec
 from tap_restgeneric.errors import ConfigErrors, Path, format_path
@@ -138,7 +138,7 @@ def _single_entity_selector(
 ) -> None:
     endpoint = _dict(merged.get("endpoint"))
     entity_path, selector = endpoint.get("path"), endpoint.get("data_selector")
-    if not isinstance(entity_path, str) or not _SINGLE_ENTITY.search(entity_path):
+    if not isinstance(entity_path, str) or not SINGLE_ENTITY.search(entity_path):
         return
     if selector in (None, "", "$", []):
         return
