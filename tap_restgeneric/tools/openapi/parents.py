@@ -20,8 +20,8 @@ class Parent:
     why: str
 
 
-def _singular(word: str) -> str:
-    """``users`` → ``user``; ``categories`` → ``category``."""
+def singular(word: str) -> str:
+    """``users`` → ``user``, ``categories`` → ``category`` (good enough for key names)."""
     if word.endswith("ies"):
         return word[:-3] + "y"
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
@@ -32,7 +32,7 @@ def parent_field(param: str, collection: str, item: Node | None) -> str | None:
     props = set(properties(item)) if item is not None else set()
     if param in props:
         return param
-    stem = _singular(collection).lower()
+    stem = singular(collection).lower()
     bare = re.sub(r"[^a-z0-9]", "", param.lower())
     for prefix in (stem, ""):
         rest = bare.removeprefix(prefix) if prefix else bare

@@ -18,7 +18,7 @@ from tap_restgeneric.tools.openapi.paginators import (
     guess,
     norm,
 )
-from tap_restgeneric.tools.openapi.parents import Parent, find_parent
+from tap_restgeneric.tools.openapi.parents import Parent, find_parent, singular
 from tap_restgeneric.tools.openapi.schemas import json_schema, properties
 
 
@@ -34,13 +34,6 @@ class Planned:
     lines: list[str] = field(default_factory=list)
     skipped: str = ""  # why no resource was made
     incremental_hint: str = ""
-
-
-def singular(word: str) -> str:
-    """``users`` → ``user``, ``categories`` → ``category`` (good enough for key names)."""
-    if word.endswith("ies"):
-        return word[:-3] + "y"
-    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
 def primary_key(item: Any, name: str) -> str | None:
