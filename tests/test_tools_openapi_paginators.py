@@ -415,3 +415,52 @@ def test_shared_envelope_contradicting_parameters_is_not_trusted(tmp_path: Path)
         "page by offset: its envelope is not trusted (data_selector detected at run time, paging "
         "from parameters)"
     )
+
+
+# what GitHub's document (@octokit/openapi) taught ------------------------------------------------
+
+
+def test_page_size_maximum_from_the_description(tmp_path: Path) -> None:
+    """GitHub's ``per_page`` declares only ``default: 30``; its description says ``(max 100)``."""
+    per_page = query("per_page", default=30) | {
+        "description": "The number of results per page (max 100). For more information, see …"
+    }
+    document = openapi({"/users": get(ARRAY, per_page, headers={"Link": {"schema": STR}})})
+    config, report = imported(tmp_path, document)
+    assert resources(config)["users"]["endpoint"]["params"] == {"per_page": 100}
+    assert (
+        "  paginator: header_link from response header 'Link'; sends per_page=100 "
+        "('max 100' in per_page's description)"
+    ) in report.lines()
+
+
+def test_records_and_unions_are_not_envelopes(tmp_path: Path) -> None:
+    """A path ending in a parameter answers one record even when it holds an array (a migration
+    and its repositories); so does an object with an ``id``; a ``oneOf`` of two user shapes is
+    one record with the fields of both; ``{username}`` is the parent's ``login``, not ``name``."""
+    user = {"type": "object", "properties": {"id": INT, "login": STR, "name": STR}}
+    private = {"type": "object", "properties": {"id": INT, "login": STR, "plan": STR}}
+    migration = {"type": "object", "properties": {"id": INT, "repositories": ARRAY}}
+    document = openapi(
+        {
+            "/users": get({"type": "array", "items": user}),
+            "/users/{username}": get({"oneOf": [private, user]}),
+            "/user/migrations": get({"type": "array", "items": migration}),
+            "/user/migrations/{migration_id}": get(migration),
+            "/user/latest_migration": get(migration),
+        }
+    )
+    config, report = imported(tmp_path, document)
+    found = resources(config)
+    assert list(found) == ["users", "users_detail", "user_migrations", "user_migrations_detail"]
+    assert found["users_detail"]["endpoint"]["params"] == {
+        "username": {"type": "resolve", "resource": "users", "field": "login"}
+    }
+    assert found["users_detail"]["primary_key"] == "id"
+    assert found["user_migrations_detail"]["endpoint"]["data_selector"] == "$"
+    text = "\n".join(report.lines())
+    assert "one record (a path ending in a parameter)" in text
+    assert (
+        "skipped GET /user/latest_migration: the response (an inline schema) is one record "
+        "(it has an 'id'), not a collection (and no path parameter)"
+    ) in text

@@ -34,8 +34,12 @@ def _arrays(node: Node, trail: tuple[str, ...]) -> list[tuple[tuple[str, ...], N
     return found
 
 
-def envelope(body: Node | None) -> Envelope:
-    """Classify a response schema; ``why`` says what decided it (for the report)."""
+def envelope(body: Node | None, single: bool = False) -> Envelope:
+    """Classify a response schema; ``why`` says what decided it (for the report).
+
+    An object is one record rather than an envelope when ``single`` (the path ends with a
+    parameter, as the tap reads such paths) or when it has an ``id`` of its own.
+    """
     if body is None:
         return Envelope("none", why="no JSON response schema for a 2xx status")
     name = describe(body)
@@ -46,6 +50,9 @@ def envelope(body: Node | None) -> Envelope:
         return Envelope("none", why=f"the response ({name}) is an array of scalars")
     if not is_object(body):
         return Envelope("none", why=f"the response ({name}) is not an object or an array")
+    if single or "id" in properties(body):
+        why = "a path ending in a parameter" if single else "it has an 'id'"
+        return Envelope("object", item=body, why=f"the response ({name}) is one record ({why})")
     arrays = _arrays(body, ())
     top = [a for a in arrays if len(a[0]) == 1] or arrays
     if len(top) == 1:

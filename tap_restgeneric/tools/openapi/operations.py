@@ -20,6 +20,7 @@ class Param:
     location: str  # query, path, header, cookie
     required: bool
     schema: Node
+    description: str = ""
 
     def attr(self, key: str) -> Any:
         """A scalar of the schema (``type``, ``format``, ``default``, ``minimum`` …)."""
@@ -75,7 +76,10 @@ def _params(nodes: list[Node], swagger: bool) -> list[Param]:
         schema = node if swagger else node.get("schema")
         plain = non_null(schema)[0] if schema is not None else node
         required = bool(node.raw("required")) or location == "path"
-        found[(name, location)] = Param(name, location, required, plain)
+        text = node.raw("description")
+        found[(name, location)] = Param(
+            name, location, required, plain, text if isinstance(text, str) else ""
+        )
     return list(found.values())
 
 

@@ -95,11 +95,18 @@ def _param(query: dict[str, Param], names: set[str]) -> Param | None:
     return next((p for p in query.values() if norm(p.name) in names), None)
 
 
+MAX_IN_TEXT = re.compile(r"\b(?:max|maximum)\b\W{0,3}(?:of\s+|is\s+)?(\d{1,5})\b", re.I)
+
+
 def page_size(param: Param) -> tuple[int, str]:
-    """The page size to ask for and why: the declared maximum, else its default, else 100."""
+    """The page size to ask for and why: the declared maximum (in the schema, else in the
+    description: ``(max 100)``), else its default, else 100."""
     maximum, default = param.attr("maximum"), param.attr("default")
     if isinstance(maximum, int) and maximum > 0:
         return min(maximum, MAX_SIZE), f"{param.name}'s maximum"
+    if (found := MAX_IN_TEXT.search(param.description)) and int(found.group(1)) > 0:
+        value = min(int(found.group(1)), MAX_SIZE)
+        return value, f"'{found.group(0)}' in {param.name}'s description"
     if isinstance(default, int) and default > 0:
         return default, f"{param.name}'s default; no maximum declared"
     return DEFAULT_SIZE, f"{param.name} declares no maximum or default"

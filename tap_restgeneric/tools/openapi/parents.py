@@ -9,6 +9,10 @@ from tap_restgeneric.tools.openapi.operations import Operation, is_placeholder, 
 from tap_restgeneric.tools.openapi.refs import Node
 from tap_restgeneric.tools.openapi.schemas import properties
 
+HANDLES = ("login", "username", "handle", "slug")
+"""A ``{username}`` / ``{org}`` parameter is a record's handle (GitHub's ``login``), not its
+display ``name``."""
+
 
 @dataclass(frozen=True)
 class Parent:
@@ -34,12 +38,15 @@ def parent_field(param: str, collection: str, item: Node | None) -> str | None:
         return param
     stem = singular(collection).lower()
     bare = re.sub(r"[^a-z0-9]", "", param.lower())
+    lower = {p.lower(): p for p in props}
+    if bare in HANDLES or bare.removeprefix(stem) in HANDLES:
+        handle = next((lower[h] for h in HANDLES if h in lower), None)
+        if handle:
+            return handle
     for prefix in (stem, ""):
         rest = bare.removeprefix(prefix) if prefix else bare
-        if rest in ("id", "uuid", "key", "slug", "name", "login", "number"):
-            match = next((p for p in props if p.lower() == rest), None)
-            if match:
-                return match
+        if rest in ("id", "uuid", "key", "slug", "number", "name") and rest in lower:
+            return lower[rest]
     if bare.endswith("id") and "id" in props:
         return "id"
     return None

@@ -191,7 +191,9 @@ def build(plan: Planned, doubt: str) -> None:
 
 def plan_all(ops: list[Operation]) -> list[Planned]:
     """Plan every operation: classify, name, find parents, build."""
-    plans = [Planned(op, envelope(op.body)) for op in ops]
+    plans = [
+        Planned(op, envelope(op.body, bool(op.path_params) and op.path.endswith("}"))) for op in ops
+    ]
     usable = [p for p in plans if p.shape.kind != "none"]
     for plan in plans:
         if plan.shape.kind == "none":

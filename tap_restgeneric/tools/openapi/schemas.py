@@ -58,6 +58,8 @@ def properties(node: Node, seen: frozenset[str] = frozenset()) -> dict[str, Node
         plain, _ = non_null(node)
         if plain is not node:
             return properties(plain, seen)
+        for branch in alternatives(node):  # a union of object shapes: every field of each
+            found = properties(branch, seen) | found
     return found
 
 
