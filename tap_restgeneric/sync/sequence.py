@@ -1,19 +1,14 @@
 """One request sequence, page by page, that ends only for a reason it can prove.
 
 The sync, schema sampling and ``restgeneric preview`` all walk pages through this loop, so end
-reasons, guards and explanations cannot drift apart.
-
-A large page (a body the requester spooled to a file) is parsed in chunks when the sequence is
-``chunked`` (the sync's): its records are handed out chunk by chunk (``PageStep.batches``), and
-the page is judged (next request, proven end) once the last chunk is out, since fields after the
-records array are known only then. Before the first record: the identical-content check (on the
-digest computed while the body arrived) and, on page 2, page 1's records (first chunks) again.
+reasons, guards and explanations cannot drift apart. A large page (a body the requester spooled
+to a file) takes its own step, in ``large_pages.py``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -22,15 +17,10 @@ from singer_sdk.streams.rest import HTTPRequest
 from tap_restgeneric.http.prefetch import Prefetcher
 from tap_restgeneric.http.requester import Fetched
 from tap_restgeneric.paginators import Page, PaginationError, Paginator, Stop
-from tap_restgeneric.paginators.base import MoreData, Recovery
-from tap_restgeneric.records.selectors import (
-    ChunkedParse,
-    ChunkedParseError,
-    StreamedRecords,
-)
+from tap_restgeneric.paginators.base import MoreData
 from tap_restgeneric.redaction import REDACT
 from tap_restgeneric.sync.guards import Guards
-from tap_restgeneric.sync.large_pages import LargeBodies, broken
+from tap_restgeneric.sync.large_pages import Chunks, LargeBodies, large_step
 from tap_restgeneric.sync.parallel import Halted
 from tap_restgeneric.sync.steps import End, PageStep, UnprovenEnd
 
@@ -42,7 +32,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 __all__ = ["End", "PageSequence", "PageStep", "UnprovenEnd"]  # steps.py's, re-exported
-Chunks = Generator[list[dict[str, Any]], None, None]
 
 
 class PageSequence:
@@ -132,7 +121,7 @@ class PageSequence:
         if fetched.spooled is not None:
             keys = self.large.keys(fetched, self.stream.selector, self.paginator)
             if keys is not None:
-                return self._large_step(step, fetched, digest, keys, include)
+                return large_step(self, step, fetched, digest, keys, include=include)
             fetched = Fetched(fetched.response, requester.parse_spooled(prepared, fetched))
         records, found = self.stream.selector.select_page(fetched.body)
         page = Page(request, fetched.response, fetched.body, records, number)
@@ -156,12 +145,7 @@ class PageSequence:
         doubt = self.guards.suspicion(fetched, found, self.stream.selector.path)
         empty_ends = self.paginator.ends_on_empty_page()
         if doubt is None and (repeat := self.guards.repeat(page, digest, empty_ends)) is not None:
-            recovery = self._recover(page)
-            if isinstance(recovery, Recovery):
-                self._token = recovery.token
-                self._pending = self._request(self._token, page.number)
-                return None
-            doubt = recovery or repeat
+            return self._repeated(step, page, repeat)
         if doubt is not None:
             step.end = self._unproven(page, doubt)
             return step
@@ -198,111 +182,6 @@ class PageSequence:
             step.end = self._next_end(page, token)
         self._previous_size = len(page.records)
 
-    # ----------------------------------------------------------------- large pages
-
-    def _large_step(
-        self,
-        step: PageStep,
-        fetched: Fetched,
-        digest: bytes,
-        keys: tuple[str, ...],
-        include: dict[str, Any],
-    ) -> PageStep | None:
-        """A large page: checked before any record is handed out, then parsed in chunks."""
-        assert fetched.spooled is not None and step.response is not None
-        stand_in = Page(step.request, step.response, None, [], step.number)
-        earlier = self.guards.contents.get(digest)
-        if earlier is not None:
-            fetched.close()
-            recovery = self._recover(stand_in)
-            if isinstance(recovery, Recovery):
-                self._token = recovery.token
-                self._pending = self._request(self._token, step.number)
-                return None
-            step.end = self._unproven(
-                stand_in, recovery or f"the page is identical to page {earlier}"
-            )
-            return step
-        parse = ChunkedParse(fetched.spooled.open(), keys)
-        chunks = iter(parse)
-        try:
-            first = next(chunks, None)
-        except BaseException as exc:
-            fetched.close()
-            raise broken(self._described(step), step, fetched, exc, 0) from None
-        if first is None:  # no records array (or an empty one): the body is small after all
-            fetched.close()
-            body = parse.body
-            records, found = self.stream.selector.select_page(body)
-            page = Page(step.request, step.response, body, records, step.number)
-            whole = Fetched(step.response, body)
-            return self._judge(
-                step, page, whole, records, digest=digest, found=found, include=include
-            )
-        repeat = self.guards.first_records
-        if step.number == 2 and repeat and first == repeat:
-            parse.close()
-            fetched.close()
-            recovery = self._recover(stand_in)
-            if isinstance(recovery, Recovery):
-                self._token = recovery.token
-                self._pending = self._request(self._token, step.number)
-                return None
-            step.end = self._unproven(
-                stand_in, recovery or "the page repeats the records of page 1"
-            )
-            return step
-        step.chunks = self._large = self._hand_out(
-            step, fetched, parse, chunks, first=first, digest=digest, include=include
-        )
-        return step
-
-    def _hand_out(
-        self,
-        step: PageStep,
-        fetched: Fetched,
-        parse: ChunkedParse,
-        chunks: Iterator[list[dict[str, Any]]],
-        *,
-        first: list[dict[str, Any]],
-        digest: bytes,
-        include: dict[str, Any],
-    ) -> Chunks:
-        """A large page's kept records chunk by chunk (incremental filter per record), then
-        the page's judgement with the rest of the document and the records' count and last."""
-        assert step.response is not None
-        try:
-            chunk: list[dict[str, Any]] | None = first
-            last = first[-1]
-            while chunk is not None:
-                if self.stream.shared.halt.is_set():
-                    raise Halted
-                last = chunk[-1] if chunk else last
-                yield self.stream._kept(self.run, self.window, chunk, include)
-                try:
-                    chunk = next(chunks, None)
-                except ChunkedParseError as exc:
-                    described = self._described(step)
-                    raise broken(described, step, fetched, exc, parse.records) from None
-            records = StreamedRecords(parse.records, first, last)
-            body: Any = records
-            if parse.keys:
-                body = parse.body
-                node = body
-                for key in parse.keys[:-1]:
-                    node = node[key]
-                node[parse.keys[-1]] = records
-            page = Page(step.request, step.response, body, records, step.number)
-            self._note(page, True, digest, first)
-            self._advance(step, page)
-        finally:
-            self._large = None
-            parse.close()
-            fetched.close()
-
-    def _described(self, step: PageStep) -> str:
-        return self.stream.requester.describe(step.prepared)
-
     def _next_end(self, page: Page, token: Any) -> End | None:
         """An end found before the next request is sent: it repeats one, or sampling is done.
 
@@ -325,15 +204,21 @@ class PageSequence:
         self.guards.requested(prepared, number)
         return request, prepared
 
-    def _recover(self, page: Page) -> Recovery | str | None:
-        """The paginator's way on from a repeated page (logged once), or why it has none."""
+    def _repeated(self, step: PageStep, page: Page, reason: str) -> PageStep | None:
+        """A repeated page: asked for anew the paginator's way (None; its note logged once), or
+        an unproven end (``reason``, or why the paginator has no way on)."""
         try:
             recovery = self.paginator.recover(page, self._token)
         except PaginationError as exc:
-            return str(exc)
-        if recovery is not None:
-            logger.info("Stream %r: %s", self.stream.name, recovery.note)
-        return recovery
+            step.end = self._unproven(page, str(exc) or reason)
+            return step
+        if recovery is None:
+            step.end = self._unproven(page, reason)
+            return step
+        logger.info("Stream %r: %s", self.stream.name, recovery.note)
+        self._token = recovery.token
+        self._pending = self._request(self._token, page.number)
+        return None
 
     def _unproven(self, page: Page, reason: str) -> End:
         """An unproven end: the run fails with one line, unless the endpoint opted to stop."""
