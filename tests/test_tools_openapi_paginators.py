@@ -464,3 +464,36 @@ def test_records_and_unions_are_not_envelopes(tmp_path: Path) -> None:
         "skipped GET /user/latest_migration: the response (an inline schema) is one record "
         "(it has an 'id'), not a collection (and no path parameter)"
     ) in text
+
+
+def test_stripe_style_instance_parameters_and_skipped_parents(tmp_path: Path) -> None:
+    """Stripe names a path's instance after the collection (``/customers/{customer}``,
+    ``/verification_reports/{report}``): the parent's ``id``. A child whose parent was skipped
+    (a required parameter with no value) is skipped too, rather than naming a missing parent."""
+    record = {"type": "object", "properties": {"id": STR}}
+    listing = {"type": "object", "properties": {"data": {"type": "array", "items": record}}}
+    required = query("financial_account", "string") | {"required": True}
+    document = openapi(
+        {
+            "/v1/customers": get(listing),
+            "/v1/customers/{customer}/cards": get(listing),
+            "/v1/identity/verification_reports": get(listing),
+            "/v1/identity/verification_reports/{report}": get(record),
+            "/v1/treasury/transfers": get(listing, required),
+            "/v1/treasury/transfers/{transfer}": get(record),
+        }
+    )
+    config, report = imported(tmp_path, document)
+    found = resources(config)
+    assert list(found) == [
+        "customers",
+        "customers_cards",
+        "identity_verification_reports",
+        "identity_verification_reports_detail",
+    ]
+    assert found["customers_cards"]["endpoint"]["params"]["customer"]["field"] == "id"
+    params = found["identity_verification_reports_detail"]["endpoint"]["params"]
+    assert params["report"]["field"] == "id"
+    assert (
+        "skipped GET /v1/treasury/transfers/{transfer}: its parent 'treasury_transfers' was skipped"
+    ) in report.lines()

@@ -36,7 +36,7 @@ def parent_field(param: str, collection: str, item: Node | None) -> str | None:
     props = set(properties(item)) if item is not None else set()
     if param in props:
         return param
-    stem = singular(collection).lower()
+    stem = re.sub(r"[^a-z0-9]", "", singular(collection).lower())
     bare = re.sub(r"[^a-z0-9]", "", param.lower())
     lower = {p.lower(): p for p in props}
     if bare in HANDLES or bare.removeprefix(stem) in HANDLES:
@@ -47,7 +47,8 @@ def parent_field(param: str, collection: str, item: Node | None) -> str | None:
         rest = bare.removeprefix(prefix) if prefix else bare
         if rest in ("id", "uuid", "key", "slug", "number", "name") and rest in lower:
             return lower[rest]
-    if bare.endswith("id") and "id" in props:
+    # {user_id}; Stripe's {customer} under /customers, {report} under /verification_reports
+    if (bare.endswith("id") or (len(bare) > 2 and stem.endswith(bare))) and "id" in props:
         return "id"
     return None
 

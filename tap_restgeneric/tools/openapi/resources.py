@@ -213,4 +213,9 @@ def plan_all(ops: list[Operation]) -> list[Planned]:
     for plan in usable:
         if not plan.skipped:
             build(plan, doubts.get(id(plan), ""))
+    built = {p.name for p in usable if p.resource is not None}
+    for plan in usable:  # a child whose parent was skipped (a required parameter …) goes too
+        if plan.parent is not None and plan.resource and plan.parent.resource not in built:
+            plan.resource = None
+            plan.skipped = f"its parent '{plan.parent.resource}' was skipped"
     return plans
