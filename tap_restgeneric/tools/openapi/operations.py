@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,8 +53,8 @@ class Operation:
 
     @property
     def path_params(self) -> list[str]:
-        """The ``{names}`` in the path, in order."""
-        return [part[1:-1] for part in segments(self.path) if is_placeholder(part)]
+        """The ``{names}`` in the path, in order (also inside a segment: ``{name}:search``)."""
+        return re.findall(r"\{([^{}]+)\}", self.path)
 
 
 def segments(path: str) -> list[str]:
@@ -62,8 +63,8 @@ def segments(path: str) -> list[str]:
 
 
 def is_placeholder(segment: str) -> bool:
-    """``{id}``: a whole segment that is a path parameter."""
-    return segment.startswith("{") and segment.endswith("}")
+    """``{id}``, ``{name}:search``, ``x{ext}``: a segment holding a path parameter."""
+    return "{" in segment
 
 
 def _params(nodes: list[Node], swagger: bool) -> list[Param]:

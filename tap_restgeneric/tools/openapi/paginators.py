@@ -149,7 +149,9 @@ def guess(op: Operation, selector: str | None, trust_body: bool = True) -> Guess
     fields = body_fields(op.body, selector) if trust_body else {}
     size = _param(query, SIZE_PARAMS)
     link = _first(fields, LINK_FIELDS, "string")
-    href = next((p for p in fields if p[-1] == "href" and norm(p[-2]) == "next"), None)
+    href = next(
+        (p for p in fields if len(p) > 1 and norm(p[-2]) == "next" and p[-1] == "href"), None
+    )
     first: dict[str, Any] = {}
     why_size = ""
     if size is not None:
