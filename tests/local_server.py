@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tap_restgeneric.demo.server import LoopbackServer, OwnedHTTPServer
+from tap_restgeneric.demo.loopback import LoopbackServer, OwnedHTTPServer
 
 __all__ = ["LocalHandler", "LocalServer", "OwnedHTTPServer", "Reply"]
 
