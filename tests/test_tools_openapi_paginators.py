@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests_mock
+from helpers import records, sync
 from test_tools_openapi import ITEM, get, imported, openapi, query, resources
 
 
@@ -125,6 +127,30 @@ CASES: dict[str, tuple[Any, list[dict[str, Any]], dict[str, Any], Any, dict[str,
         {},
         "(the only cursor-like parameter)",
     ),
+    "the last record's id (Stripe)": (
+        envelope(has_more=BOOL, url=STR),
+        [query("starting_after", "string"), query("limit", maximum=100)],
+        {},
+        {
+            "type": "cursor",
+            "cursor_path": "data[-1].id",
+            "cursor_param": "starting_after",
+            "has_more_path": "has_more",
+            "limit": 100,
+            "limit_param": "limit",
+        },
+        {},
+        "query parameter 'starting_after' takes the last record's key ('data[-1].id'); field "
+        "'has_more' says when to stop",
+    ),
+    "the last record's id in a bare array": (
+        ARRAY,
+        [query("after", "string")],
+        {},
+        {"type": "cursor", "cursor_path": "$[-1].id", "cursor_param": "after"},
+        {},
+        "no has_more field: paging ends on an empty page",
+    ),
     "next link in the body": (
         envelope(links={"type": "object", "properties": {"next": NULLABLE_STR}}),
         [query("page[size]", maximum=100), query("page[number]")],
@@ -201,8 +227,8 @@ UNSURE: dict[str, tuple[Any, list[dict[str, Any]], str]] = {
     ),
     "a cursor parameter no field feeds": (
         ARRAY,
-        [query("starting_after", "string")],
-        "paginator: auto (unsure) from query parameter 'starting_after' looks like a cursor, but "
+        [query("page_token", "string")],
+        "paginator: auto (unsure) from query parameter 'page_token' looks like a cursor, but "
         "no response field holds the next one: auto detects it at run time",
     ),
     "a total without paging parameters": (
@@ -523,3 +549,29 @@ def test_parameters_inside_a_segment_and_a_top_level_href(tmp_path: Path) -> Non
         "skipped GET /profiles{ext}: path parameter {ext} inside segment 'profiles{ext}': "
         "not generated yet"
     ) in text
+
+
+def test_stripe_style_cursor_runs(tmp_path: Path) -> None:
+    """The guessed ``data[-1].id`` → ``starting_after`` cursor against a Stripe-like API (25
+    customers, 10 a page, ``has_more``): every record once, three requests."""
+    customer = {"type": "object", "properties": {"id": STR, "email": NULLABLE_STR}}
+    listing = {
+        "type": "object",
+        "properties": {"data": {"type": "array", "items": customer}, "has_more": BOOL},
+    }
+    params = [query("starting_after", "string"), query("limit", maximum=10)]
+    config, _ = imported(tmp_path, openapi({"/customers": get(listing, *params)}))
+    everyone = [{"id": f"cus_{n:02d}", "email": None} for n in range(1, 26)]
+
+    def page(request: Any, context: Any) -> dict[str, Any]:
+        after = request.qs.get("starting_after", [None])[0]
+        start = next((i + 1 for i, c in enumerate(everyone) if c["id"] == after), 0)
+        size = int(request.qs["limit"][0])
+        return {"data": everyone[start : start + size], "has_more": start + size < 25}
+
+    with requests_mock.Mocker() as mock:
+        mock.get("https://api.example.com/v1/customers", json=page)
+        messages = sync(config)
+        sent = [r.qs.get("starting_after") for r in mock.request_history]
+    assert [r["id"] for r in records(messages, "customers")] == [c["id"] for c in everyone]
+    assert sent == [None, ["cus_10"], ["cus_20"]]

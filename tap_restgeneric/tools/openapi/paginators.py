@@ -27,6 +27,7 @@ LIMIT_PARAMS = {"limit", "top", "size", "pagesize", "maxresults", "pagelimit", "
 CURSOR_PARAMS = {"cursor", "after", "startingafter", "pagetoken", "nexttoken", "continuation"}
 CURSOR_PARAMS |= {"continuationtoken", "marker", "token", "nextcursor", "pagecursor", "pageafter"}
 CURSOR_PARAMS |= {"startcursor", "scrollid", "nextpagetoken", "next"}
+AFTER_PARAMS = {"startingafter", "after", "afterid", "sinceid", "startafter"}
 LINK_FIELDS = {"next", "nexturl", "nextlink", "nextpageurl", "odatanextlink", "nexthref"}
 TOKEN_FIELDS = {"nextcursor", "cursor", "nexttoken", "nextpagetoken", "continuation"}
 TOKEN_FIELDS |= {"continuationtoken", "endcursor", "nextmarker", "scrollid", "after"}
@@ -143,8 +144,11 @@ def _totals(
     return {}, ""
 
 
-def guess(op: Operation, selector: str | None, trust_body: bool = True) -> Guess:
-    """The paginator for ``op``; ``trust_body`` False ignores the response schema's fields."""
+def guess(
+    op: Operation, selector: str | None, trust_body: bool = True, key: str | None = None
+) -> Guess:
+    """The paginator for ``op``; ``trust_body`` False ignores the response schema's fields;
+    ``key``: the records' primary key (for a cursor that is the last record's id)."""
     query = op.query
     fields = body_fields(op.body, selector) if trust_body else {}
     size = _param(query, SIZE_PARAMS)
@@ -179,7 +183,26 @@ def guess(op: Operation, selector: str | None, trust_body: bool = True) -> Guess
     cursors = [p for p in query.values() if norm(p.name) in CURSOR_PARAMS]
     if token and cursors:
         return _cursor(token, cursors, size, fields, first)
+    after = next((p for p in cursors if norm(p.name) in AFTER_PARAMS), None)
+    if after is not None and key and selector and trust_body:
+        return _after_last(after, f"{selector}[-1].{key}", size, fields, first)
     return _unsure(op, token, cursors, fields, first)
+
+
+def _after_last(
+    after: Param, path: str, size: Param | None, fields: Fields, first: dict[str, Any]
+) -> Guess:
+    """``cursor`` whose value is the last record's key (Stripe's ``starting_after``)."""
+    config: dict[str, Any] = {"type": "cursor", "cursor_path": path, "cursor_param": after.name}
+    evidence = f"query parameter '{after.name}' takes the last record's key ('{path}')"
+    if more := _first(fields, MORE_FIELDS, "boolean"):
+        config["has_more_path"] = json_path(more)
+        evidence += f"; field '{json_path(more)}' says when to stop"
+    else:
+        evidence += "; no has_more field: paging ends on an empty page"
+    if size is not None:
+        config |= {"limit": first[size.name], "limit_param": size.name}
+    return Guess(config, [evidence])
 
 
 def _page_number(

@@ -136,8 +136,9 @@ def build(plan: Planned, doubt: str) -> None:
     endpoint: dict[str, Any] = {"path": op.path.lstrip("/") or "/"}
     plan.lines.append(f"records: {shape.why}")
     used: set[str] = set()
+    key = primary_key(shape.item, plan.name)
     if shape.kind == "list":
-        paging = guess(op, shape.selector, trust_body=not doubt)
+        paging = guess(op, shape.selector, trust_body=not doubt, key=key)
         if doubt:
             plan.lines.append(f"doubt: {doubt}")
         else:
@@ -177,7 +178,6 @@ def build(plan: Planned, doubt: str) -> None:
         plan.incremental_hint = f'"incremental": {block}'
         plan.lines.append(f"incremental (not written, unsure): {found.why}; to add: {block}")
     resource: ResourceConfig = {"name": plan.name, "endpoint": endpoint}  # type: ignore[typeddict-item]
-    key = primary_key(shape.item, plan.name)
     if key:
         resource["primary_key"] = key
         plan.lines.append(f"primary_key: {key}")
