@@ -12,7 +12,7 @@ import socket
 import struct
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 from tap_restgeneric.demo.loopback import LoopbackServer, OwnedHTTPServer
@@ -38,7 +38,7 @@ class LocalHandler(BaseHTTPRequestHandler):
 
     server: OwnedHTTPServer
     protocol_version = "HTTP/1.1"
-    timeout = 10
+    timeout: ClassVar[float | None] = 10
     disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -14,7 +14,6 @@ import contextlib
 import gzip
 import json
 import socket
-import socketserver
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ from typing import Any
 import pytest
 from cli import ROOT, clean_env
 from helpers import make_tap, records_of, resource
+from local_server import LocalHandler, LocalServer
 
 from tap_restgeneric.config import template_sandbox
 from tap_restgeneric.config.templates import Template, TemplateError
@@ -52,22 +52,28 @@ def _page(number: int) -> bytes:
     return json.dumps({"data": records, "next": f"p{number + 1}" if number < 3 else None}).encode()
 
 
-class _Handler(socketserver.BaseRequestHandler):
-    server: HostileServer
+class _Handler(LocalHandler):
+    """Raw below HTTP on purpose: ``handle`` reads the request itself and writes bytes straight
+    to the socket, since the misbehaviour under test (a status line dripped byte by byte, a
+    declared length never sent, endless chunk frames) is what an HTTP handler cannot send."""
+
+    timeout = None  # as a plain socketserver handler: no socket timeout, Nagle on
+    disable_nagle_algorithm = False
 
     def handle(self) -> None:
+        """Read the request line and headers, count the path, let the server misbehave."""
+        srv: HostileServer = self.server.owner
         conn: socket.socket = self.request
-        reader = conn.makefile("rb")
-        request_line = reader.readline().decode("latin-1").split()
-        while reader.readline() not in (b"\r\n", b"\n", b""):
+        request_line = self.rfile.readline().decode("latin-1").split()
+        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
             pass
         if len(request_line) < 2:
             return
         path, _, query = request_line[1].partition("?")
-        with self.server.lock:
-            self.server.hits[path] += 1
+        with srv.lock:
+            srv.hits[path] += 1
         with contextlib.suppress(OSError):  # the client gave up (deadline, cap): stop sending
-            self.server.route(conn, path, query)
+            srv.route(conn, path, query)
 
 
 def _head(status: str = "200 OK", **headers: str | int) -> bytes:
@@ -76,19 +82,18 @@ def _head(status: str = "200 OK", **headers: str | int) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-class HostileServer(socketserver.ThreadingTCPServer):
-    """127.0.0.1, port 0, one daemon thread per connection."""
+class HostileServer(LocalServer):
+    """127.0.0.1, a free port, one daemon thread per connection (the shared loopback base);
+    its handler stays raw below HTTP (see ``_Handler``)."""
 
-    daemon_threads = True
-    allow_reuse_address = True
+    handler = _Handler
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
         self.hits: Counter[str] = Counter()
         self.lock = threading.Lock()
-        self.url = f"http://127.0.0.1:{self.server_address[1]}"
 
     def route(self, conn: socket.socket, path: str, query: str) -> None:
+        """Answer ``path`` with bytes written straight to ``conn``."""
         if path == "/drip":  # headers at once, then one byte every DRIP_INTERVAL
             conn.sendall(_head(Content_Length=len(DRIP_BODY)))
             for i in range(len(DRIP_BODY)):
@@ -136,10 +141,7 @@ class HostileServer(socketserver.ThreadingTCPServer):
 @pytest.fixture(scope="module")
 def server() -> Iterator[HostileServer]:
     with HostileServer() as srv:
-        thread = threading.Thread(target=srv.serve_forever, daemon=True)
-        thread.start()
         yield srv
-        srv.shutdown()
 
 
 @pytest.fixture(scope="module", autouse=True)

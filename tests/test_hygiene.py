@@ -26,13 +26,13 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, quote_plus, urlsplit
 
 import pytest
 from cli import clean_env
+from local_server import LocalHandler, LocalServer, Reply
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.streams import RESTStream
 
@@ -103,19 +103,15 @@ def authorized(scheme: str, headers: dict[str, str], query: dict[str, list[str]]
     }.get(scheme, False)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LocalHandler):
     """Routes ``/<mode>/<scheme>/items`` and ``/oauth/token``; records every request."""
 
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
     def do_GET(self) -> None:
-        api = self.server.api
+        api: Api = self.server.owner
         parts = urlsplit(self.path)
         query = parse_qs(parts.query, keep_blank_values=True)
         headers = {name.lower(): value for name, value in self.headers.items()}
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        body = self.read_body().decode("utf-8", "replace")
         with api.lock:
             api.requests.append(
                 {"method": self.command, "path": self.path, "headers": headers, "body": body}
@@ -162,48 +158,34 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_GET
 
     def reply(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
+        content = {"Content-Type": "application/json", **(headers or {})}
+        self.send_reply(Reply(status, json.dumps(body).encode(), content))
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, api: Api) -> None:
-        self.api = api
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-
-class Api:
+class Api(LocalServer):
     """The test API on a free loopback port, over TLS when given a server context."""
+
+    handler = _Handler
+    poll_interval = 0.05
 
     def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.other = ""
-        self._httpd = _Server(self)
-        if tls is not None:
-            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
-        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
+        self.tls = tls
+        self.bind()
 
-    def __enter__(self) -> Api:
-        self._thread.start()
-        return self
+    def bind(self, port: int = 0) -> int:
+        """Listen on a free port, over TLS when given a server context."""
+        port = super().bind(port)
+        if self.tls is not None and self._httpd is not None:
+            self._httpd.socket = self.tls.wrap_socket(self._httpd.socket, server_side=True)
+        return port
 
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._thread.join()
-        self._httpd.server_close()
+    @property
+    def url(self) -> str:
+        """The base URL, ``https://`` over TLS."""
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def sent(self) -> str:
         """Everything the API received (paths, headers, bodies) as one text."""
