@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from typing import Any
 
 from singer_sdk.streams.rest import HTTPRequest
@@ -19,6 +20,8 @@ from tap_restgeneric.paginators.base import (
     Recovery,
 )
 from tap_restgeneric.paginators.detect import detect, leaf, more_than_one_page
+from tap_restgeneric.paginators.page_number import PageNumberPaginator
+from tap_restgeneric.paginators.references import CursorPaginator, SinglePagePaginator
 
 logger = logging.getLogger(__name__)
 CURSOR_PARAMS = (
@@ -40,7 +43,11 @@ CURSOR_PARAMS = (
 
 @PAGINATORS.register("auto")
 class AutoPaginator(Paginator):
-    """Sends the first request as configured, then delegates to the detected paginator."""
+    """Sends the first request as configured, then delegates to the detected paginator.
+
+    The detection is kept as config to paste (``detection``); decisions read the detected
+    paginator and its typed options.
+    """
 
     def __init__(self, options: PaginatorOptions, *, base_url: str = "") -> None:
         super().__init__(options, base_url=base_url)
@@ -58,14 +65,15 @@ class AutoPaginator(Paginator):
         if self.inner is None:
             self._use(detect(page))
             assert self.detected is not None and self.inner is not None
-            if self.detected["type"] != "single_page" or len(page.records) > 1:
+            single = isinstance(self.inner, SinglePagePaginator)
+            if not single or len(page.records) > 1:
                 logger.warning(
                     "No paginator configured; guessed %s from the first response. "
                     "Set it explicitly to silence this guess.",
                     json.dumps(self.detected),
                 )
             token = self.inner.first_token()
-            if self.detected["type"] == "single_page":
+            if single:
                 self._check_single(page)
         elif page.number == 2 and len(self._tried) > 1:
             logger.warning(
@@ -92,6 +100,7 @@ class AutoPaginator(Paginator):
         raise MoreData(msg)
 
     def _use(self, detected: dict[str, Any]) -> None:
+        """Build the paginator ``detect`` wrote as config (its options typed from here on)."""
         cls = PAGINATORS[detected["type"]]
         self.detected = detected
         self.inner = cls(cls.options_from(detected, (), ConfigErrors()), base_url=self.base_url)
@@ -103,16 +112,19 @@ class AutoPaginator(Paginator):
         page count is healed by the page_number rule. With nothing left to try, fail with what
         was tried and the config to write.
         """
-        if self.inner is None or self.detected is None or repeated.number != 2:
+        inner = self.inner
+        if inner is None or self.detected is None or repeated.number != 2:
             return None
-        if self.detected["type"] != "cursor":
-            recovery = self.inner.recover(repeated, token)
-            if recovery is not None and self.detected["type"] == "page_number":
+        if not isinstance(inner, CursorPaginator):
+            recovery = inner.recover(repeated, token)
+            if recovery is not None and isinstance(inner, PageNumberPaginator):
                 self.detected = {**self.detected, "base_page": 1}
             return recovery
-        tried = self._tried or [self.detected["cursor_param"]]
+        options = inner.options
+        assert options.cursor_param is not None  # detect sends a cursor as a query parameter
+        tried = self._tried or [options.cursor_param]
         self._tried = tried
-        names = [n for n in (leaf(self.detected["cursor_path"]), *CURSOR_PARAMS) if n not in tried]
+        names = [n for n in (leaf(options.cursor_path), *CURSOR_PARAMS) if n not in tried]
         if not names:
             example = {**self.detected, "cursor_param": "<the API's parameter>"}
             msg = (
@@ -122,7 +134,9 @@ class AutoPaginator(Paginator):
             )
             raise PaginationError(msg)
         tried.append(names[0])
-        self._use({**self.detected, "cursor_param": names[0]})
+        self.detected = {**self.detected, "cursor_param": names[0]}
+        retry = replace(options, cursor_param=names[0])
+        self.inner = CursorPaginator(retry, base_url=self.base_url)
         note = f"page 2 repeated page 1 with the cursor sent as {tried[-2]!r}; trying {names[0]!r}"
         return Recovery(token, note)
 
