@@ -19,7 +19,7 @@ from helpers import (
     sent_urls,
     serve,
 )
-from paginator_helpers import URL, guesses, rows, unproven
+from paginator_helpers import URL, guesses, rows
 
 
 def test_auto_single_page_guess_with_a_larger_total_stops_where_the_endpoint_allows(
@@ -48,21 +48,6 @@ def test_auto_single_record_single_page_is_not_logged_as_a_guess(
         serve(m, URL, page({"id": 1, "name": "me"}))
         assert run({}) == [{"id": 1, "name": "me"}]
     assert guesses(caplog) == []
-
-
-def test_auto_repeated_next_url_is_an_unproven_end() -> None:
-    with requests_mock.Mocker() as m:
-        serve(
-            m,
-            URL,
-            page({"data": rows(1), "next": f"{URL}?page=2"}),
-            page({"data": rows(2), "next": f"{URL}?page=2"}),
-        )
-        records, line = run_to_failure({})
-    assert ids(records) == [1, 2]
-    assert m.call_count == 2
-    reason = f"its next request ({URL}?page=2) repeats page 2's"
-    assert line == unproven(2, f"{URL}?page=2", reason)
 
 
 def test_auto_page_count_heals_an_api_that_counts_from_1(

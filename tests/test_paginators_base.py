@@ -1,4 +1,6 @@
-"""paginators/base.py: the shared contract (stop_condition, precedence), typed options."""
+"""paginators/base.py: the shared contract (stop_condition, precedence), typed options, and what
+every style shares in a run (an empty first page ends it; a repeated page or next request is an
+unproven end), as one table across styles."""
 
 from __future__ import annotations
 
@@ -15,10 +17,11 @@ from helpers import (
     records_of,
     resource,
     run,
+    run_to_failure,
     sent_params,
     serve,
 )
-from paginator_helpers import URL, rows
+from paginator_helpers import URL, rows, unproven
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_restgeneric.config.spec import ComponentSpec
@@ -192,3 +195,111 @@ def test_a_paginator_explains_itself_and_reports_no_detection() -> None:
     assert paginator.detection() is None
     assert paginator.ends_on_empty_page() is False
     assert paginator.body_paths() == {}
+
+
+@pytest.mark.parametrize(
+    ("paginator", "body"),
+    [
+        pytest.param({"type": "single_page"}, [], id="single_page"),
+        pytest.param(
+            {"type": "cursor", "cursor_path": "next", "stop_after_empty_page": True},
+            {"data": [], "next": "b"},
+            id="cursor stop_after_empty_page",
+        ),
+        pytest.param("header_cursor", [], id="header_cursor without header"),
+        pytest.param("json_link", {"data": [], "next": None}, id="json_link"),
+        pytest.param("header_link", [], id="header_link without link"),
+        pytest.param("page_number", {"data": [], "total": 0}, id="page_number total 0"),
+    ],
+)
+def test_empty_first_page_is_the_end(paginator: Any, body: Any) -> None:
+    with requests_mock.Mocker() as m:
+        serve(m, URL, page(body))
+        assert run({"paginator": paginator}) == []
+    assert m.call_count == 1
+
+
+@pytest.mark.parametrize(
+    ("paginator", "body", "second_url"),
+    [
+        pytest.param(
+            {"type": "page_number", "base_page": 1},
+            {"data": rows(1, 2)},
+            f"{URL}?page=2",
+            id="page_number",
+        ),
+        pytest.param(
+            {"type": "offset", "limit": 2},
+            {"data": rows(1, 2)},
+            f"{URL}?offset=2&limit=2",
+            id="offset",
+        ),
+        pytest.param(
+            {"type": "cursor", "cursor_path": "next"},
+            {"data": rows(1, 2), "next": "c2"},
+            f"{URL}?cursor=c2",
+            id="cursor",
+        ),
+    ],
+)
+def test_identical_page_repeated_is_an_unproven_end(
+    paginator: dict[str, Any], body: dict[str, Any], second_url: str
+) -> None:
+    """A server that ignores the page parameter (number, offset or cursor) returns page one
+    forever, the cursor included."""
+    same = page(body)
+    with requests_mock.Mocker() as m:
+        serve(m, URL, same, same)
+        records, line = run_to_failure({"paginator": paginator})
+    assert ids(records) == [1, 2]
+    assert m.call_count == 2
+    assert line == unproven(2, second_url, "the page is identical to page 1")
+
+
+LINK_2 = {"Link": f'<{URL}?page=2>; rel="next"'}
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "first", "second", "following"),
+    [
+        pytest.param(
+            {"paginator": "header_cursor"},
+            page(rows(1), headers={"next": "t2"}),
+            page(rows(2), headers={"next": "t2"}),
+            f"{URL}?cursor=t2",
+            id="header_cursor",
+        ),
+        pytest.param(
+            {"paginator": "json_link"},
+            page({"data": rows(1), "next": f"{URL}?page=2"}),
+            page({"data": rows(2), "next": f"{URL}?page=2"}),
+            f"{URL}?page=2",
+            id="json_link",
+        ),
+        pytest.param(
+            {"paginator": "header_link"},
+            page(rows(1), headers=LINK_2),
+            page(rows(2), headers=LINK_2),
+            f"{URL}?page=2",
+            id="header_link",
+        ),
+        pytest.param(
+            {},  # auto, guessing json_link
+            page({"data": rows(1), "next": f"{URL}?page=2"}),
+            page({"data": rows(2), "next": f"{URL}?page=2"}),
+            f"{URL}?page=2",
+            id="auto",
+        ),
+    ],
+)
+def test_repeated_next_request_is_an_unproven_end(
+    endpoint: dict[str, Any], first: dict[str, Any], second: dict[str, Any], following: str
+) -> None:
+    """Page 2 names itself as the next page: never requested again."""
+    with requests_mock.Mocker() as m:
+        serve(m, URL, first, second)
+        records, line = run_to_failure(endpoint)
+    assert ids(records) == [1, 2]
+    assert m.call_count == 2
+    reason = f"its next request ({following}) repeats page 2's"
+    assert line == unproven(2, following, reason)

@@ -171,13 +171,6 @@ def test_page_number_has_more_missing_is_an_error() -> None:
     )
 
 
-def test_page_number_empty_first_page() -> None:
-    with requests_mock.Mocker() as m:
-        serve(m, URL, page({"data": [], "total": 0}))
-        assert run({"paginator": "page_number"}) == []
-    assert m.call_count == 1
-
-
 def test_page_number_body_path_writes_into_post_json() -> None:
     endpoint = {
         "method": "POST",
@@ -192,17 +185,6 @@ def test_page_number_body_path_writes_into_post_json() -> None:
         {"filter": {"status": "open"}, "page": {"size": 2, "number": 1}},
         {"filter": {"status": "open"}, "page": {"size": 2, "number": 2}},
     ]
-
-
-def test_page_number_identical_page_repeated_is_an_unproven_end() -> None:
-    """A server that ignores the page parameter returns page one forever."""
-    same = page({"data": rows(1, 2)})
-    with requests_mock.Mocker() as m:
-        serve(m, URL, same, same)
-        records, line = run_to_failure({"paginator": {"type": "page_number", "base_page": 1}})
-    assert ids(records) == [1, 2]
-    assert m.call_count == 2
-    assert line == unproven(2, f"{URL}?page=2", "the page is identical to page 1")
 
 
 def test_page_number_default_base_heals_an_api_that_counts_from_1(

@@ -12,12 +12,11 @@ from helpers import (
     page,
     resource,
     run,
-    run_to_failure,
     sent_json,
     sent_params,
     serve,
 )
-from paginator_helpers import SMOREST, URL, rows, unproven, x_pagination
+from paginator_helpers import SMOREST, URL, rows, x_pagination
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_restgeneric.errors import StreamRequestError
@@ -252,12 +251,3 @@ def test_offset_body_path_creates_a_body_when_there_is_none() -> None:
         run(endpoint)
     assert sent_json(m) == [{"paging": {"from": 0}}]
     assert sent_params(m) == [{"limit": "5"}]
-
-
-def test_offset_identical_page_repeated_is_an_unproven_end() -> None:
-    same = page({"data": rows(1, 2)})
-    with requests_mock.Mocker() as m:
-        serve(m, URL, same, same)
-        records, line = run_to_failure({"paginator": {"type": "offset", "limit": 2}})
-    assert ids(records) == [1, 2]
-    assert line == unproven(2, f"{URL}?offset=2&limit=2", "the page is identical to page 1")
