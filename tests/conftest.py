@@ -41,6 +41,7 @@ SLOW_MODULES = frozenset(
         "test_seeds",
         "test_settings",
         "test_shop_e2e",
+        "test_sync_large_pages",
         "test_walkthrough",
     }
 )
