@@ -1,5 +1,6 @@
 """Hostile servers and templates: a request ends by its deadline, a body within its cap, a
-template read-only and bounded; never a hang, a traceback or exit 0 with changed data.
+template read-only and bounded; never a hang, a traceback or exit 0 with changed data (the
+template probes in process: tests/test_config_templates.py).
 
 A local server (a raw socket per request, so it can misbehave at the byte level) drips bodies
 one byte at a time, answers slowly but in time, floods endless or huge bodies and serves a
@@ -28,9 +29,8 @@ import pytest
 from cli import ROOT, clean_env
 from helpers import make_tap, records_of, resource
 from local_server import LocalHandler, LocalServer
+from template_probes import PROBES, RUNTIME
 
-from tap_restgeneric.config import template_sandbox
-from tap_restgeneric.config.templates import Template, TemplateError
 from tap_restgeneric.errors import StreamRequestError
 from tap_restgeneric.http import body as http_body
 
@@ -384,71 +384,6 @@ def test_the_cap_in_process(server: HostileServer, monkeypatch: pytest.MonkeyPat
 # --------------------------------------------------------------------------------------------
 # Templates: read-only and bounded
 
-MUTATIONS = (
-    "{{ records.clear() or False }}",
-    "{{ records.extend(records) or False }}",
-    "{{ records.append({'id': 99}) or False }}",
-    "{{ records.pop() and False }}",
-    "{{ records.reverse() or False }}",
-    "{{ records.sort(key=len) or False }}",
-    "{{ records.insert(0, {}) or False }}",
-    "{{ records.remove(records[0]) or False }}",
-    "{{ response.update({'next': None}) or False }}",
-    "{{ response.pop('next') and False }}",
-    "{{ response.setdefault('next', None) and False }}",
-    "{{ response.popitem() and False }}",
-    "{{ response.clear() or False }}",
-    "{{ headers.update({'X': 'y'}) or False }}",
-    "{{ records[0].update({'id': 0}) or False }}",
-    "{{ response.__setitem__('next', None) or False }}",
-    "{{ response.get.__self__.clear() or False }}",
-    "{{ (response.update if True else None)({'next': None}) or False }}",
-    "{{ [response.update][0]({'next': None}) or False }}",
-    "{{ getattr(response, 'update')({'next': None}) or False }}",
-    "{{ dict.update(response, {'next': None}) or False }}",
-    "{{ (x := records) and False }}",
-    "{{ del records[0] }}",
-    "{{ records[0] = 1 }}",
-    "{{ records += records }}",
-)
-HUGE = (
-    "{{ 3**3999999 > 0 }}",
-    "{{ " + " * ".join(["3**3999999"] * 8) + " > 0 }}",
-    "{{ 10**10**10 > 0 }}",
-    "{{ len('a'*10**9) > 0 }}",
-    "{{ len([0]*10**9) > 0 }}",
-    "{{ 2 << 10**9 > 0 }}",
-    "{{ len('%0999999999d' % 1) > 0 }}",
-    "{{ len(f'{page:>999999999}') > 0 }}",
-    "{{ int('9' * 4000) > 0 }}",
-    # only the data makes them huge: the stream fails when they are evaluated
-    "{{ len('x' * (page * 10**9)) > 0 }}",
-    "{{ (page + 1) ** 10**7 > 0 }}",
-    "{{ len(records * 10**9) > 0 }}",
-    "{{ page << 10**6 > 0 }}",
-    "{{ len(str(response)) < 0 }}",
-    "{{ len(f'{records}') < 0 }}",
-)
-LOOPS = (
-    "{{ [x for x in range(10**9)] }}",
-    "{{ len([r for r in records for s in records for t in records]) < 0 }}",
-    "{{ any(r for r in records) }}",
-    "{{ sum(range(10**9)) > 0 }}",
-    "{{ {k: v for k, v in response.items()} }}",
-    "{{ (lambda f: f(f))(lambda f: f(f)) }}",
-    "{{ " + "+".join(["len(records)"] * 400) + " < 0 }}",
-    "{{ " + "-" * 150 + "page < 0 }}",
-)
-RUNTIME = {"{{ len('x' * (page * 10**9)) > 0 }}", "{{ (page + 1) ** 10**7 > 0 }}"} | {
-    "{{ len(records * 10**9) > 0 }}",
-    "{{ page << 10**6 > 0 }}",
-    "{{ len(str(response)) < 0 }}",
-    "{{ len(f'{records}') < 0 }}",
-}
-"""The probes only the page can refuse: every other one is a config error at start-up."""
-PROBES = [("mutation", t) for t in MUTATIONS] + [("huge", t) for t in HUGE]
-PROBES += [("loop", t) for t in LOOPS]
-
 
 def pages_config(srv: HostileServer, template: str) -> dict[str, Any]:
     paginator = {
@@ -504,64 +439,3 @@ def test_template_probes_through_the_cli(server: HostileServer, tmp_path: Path) 
             assert run.stdout == "", context
             FIGURES["template probes: config error at start-up"] += 1
     FIGURES["template probes"] = len(runs)
-
-
-@pytest.mark.parametrize(("kind", "template"), PROBES)
-def test_template_probe_in_process(kind: str, template: str) -> None:
-    """The same probes on the Template itself: refused within a second, data unchanged."""
-    started = time.monotonic()
-    names = {
-        "response": {"data": [{"id": 1}], "next": "p2"},
-        "headers": {"X-Total": "3"},
-        "records": [{"id": 1}, {"id": 2}],
-        "page": 1,
-    }
-    snapshot = json.dumps(names, sort_keys=True)
-    try:
-        compiled = Template(template)
-    except TemplateError:
-        assert template not in RUNTIME
-    else:
-        assert template in RUNTIME, template
-        with pytest.raises(TemplateError, match="will not evaluate"):
-            compiled.evaluate(names)
-    assert json.dumps(names, sort_keys=True) == snapshot
-    assert time.monotonic() - started < 2
-
-
-def test_template_time_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A long evaluation (a 20 MB string counted 300 times) stops at the budget."""
-    monkeypatch.setattr(template_sandbox, "TIME_BUDGET", 0.05)
-    text = "{{ " + " + ".join(["response.get('s').count('x')"] * 60) + " < 0 }}"
-    names = {"response": {"s": "y" * 20_000_000}, "headers": {}, "records": [], "page": 1}
-    started = time.monotonic()
-    with pytest.raises(TemplateError, match=r"ran longer than 0.05 s"):
-        Template(text).evaluate(names)
-    assert time.monotonic() - started < 2
-
-
-@pytest.mark.parametrize(
-    ("template", "expected"),
-    [
-        ("{{ response.get('hasNext', {}) == False }}", True),
-        ("{{ response.next.upper() == 'P2' and 'p' in response.next }}", True),
-        ("{{ headers.get('X-Total') == str(len(records) + 1) }}", True),
-        ("{{ 2**64 > page and -page ** 2 < 0 and 10 ** 100 > 1 }}", True),
-        ("{{ f'{page}-{response.next}' == '1-p2' }}", True),
-        ("{{ int(headers.get('X-Total', '0')) <= page * len(records) }}", False),
-        ("{{ len(records + records) == 4 and 'ab' * 3 == 'ababab' }}", True),
-        ("{{ list(response.keys())[0] }}", None),
-    ],
-)
-def test_read_only_templates_still_evaluate(template: str, expected: bool | None) -> None:
-    names = {
-        "response": {"hasNext": False, "next": "p2"},
-        "headers": {"X-Total": "3"},
-        "records": [{"id": 1}, {"id": 2}],
-        "page": 1,
-    }
-    if expected is None:  # list() is not one of the functions
-        with pytest.raises(TemplateError, match="unknown name 'list'"):
-            Template(template)
-        return
-    assert Template(template).evaluate(names) is expected
