@@ -238,26 +238,29 @@ def test_a_large_page_zero_served_as_page_one_heals(tiny: None) -> None:
     assert [r["id"] for r in records] == list(range(1, 401))
 
 
-def test_an_error_shaped_large_200_is_not_a_proven_end(tiny: None) -> None:
-    pages = {
-        None: body(120, next="/items?page=2"),
-        "2": b'{"error":"database timeout","detail":"' + b"d" * 9000 + b'"}',
-    }
+@pytest.mark.parametrize(
+    ("second", "reason"),
+    [
+        pytest.param(
+            b'{"error":"database timeout","detail":"' + b"d" * 9000 + b'"}',
+            "the response looks like an error",
+            id="an error-shaped large 200",
+        ),
+        pytest.param(
+            b'{"items":"elsewhere","pad":"' + b"p" * 9000 + b'"}',
+            "has nothing at data_selector 'data'",
+            id="a missing data path after data",
+        ),
+    ],
+)
+def test_a_doubtful_large_page_2_is_not_a_proven_end(
+    tiny: None, second: bytes, reason: str
+) -> None:
+    pages = {None: body(120, next="/items?page=2"), "2": second}
     with Api({"/items": lambda q: ok(pages[q.get("page")])}) as api:
         ids, line = failure(api, data_selector="data", paginator="json_link")
     assert ids == list(range(1, 121))
-    assert "the response looks like an error" in line
-
-
-def test_a_missing_data_path_after_data_is_not_a_proven_end(tiny: None) -> None:
-    pages = {
-        None: body(120, next="/items?page=2"),
-        "2": b'{"items":"elsewhere","pad":"' + b"p" * 9000 + b'"}',
-    }
-    with Api({"/items": lambda q: ok(pages[q.get("page")])}) as api:
-        ids, line = failure(api, data_selector="data", paginator="json_link")
-    assert ids == list(range(1, 121))
-    assert "has nothing at data_selector 'data'" in line
+    assert reason in line
 
 
 def test_a_truncated_large_body_is_retried_before_any_record(
