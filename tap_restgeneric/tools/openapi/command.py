@@ -11,6 +11,7 @@ from urllib.parse import urljoin, urlsplit
 
 from tap_restgeneric.config.fields import MAX_NODES, count_nodes
 from tap_restgeneric.config.raw import ResourceConfig, RestApiConfig
+from tap_restgeneric.config.resources import MAX_RESOURCES
 from tap_restgeneric.tools.common import ToolError, err
 from tap_restgeneric.tools.importer import PLACEHOLDER
 from tap_restgeneric.tools.openapi.auth import guess_auth
@@ -18,8 +19,8 @@ from tap_restgeneric.tools.openapi.loading import Document, is_url, load
 from tap_restgeneric.tools.openapi.operations import Operation, operations
 from tap_restgeneric.tools.openapi.refs import Refs
 from tap_restgeneric.tools.openapi.report import Report
-from tap_restgeneric.tools.openapi.resources import Planned, plan_all
-from tap_restgeneric.tools.openapi.schemas import json_schema
+from tap_restgeneric.tools.openapi.resources import Planned, cap, plan_all
+from tap_restgeneric.tools.openapi.schemas import Memo, json_schema
 from tap_restgeneric.tools.validate import check_config
 
 
@@ -60,13 +61,14 @@ def fit_schemas(config: RestApiConfig, plans: list[Planned]) -> list[str]:
     for max_depth in (1, -1):
         if count_nodes(config) <= MAX_NODES:
             break
+        memo: Memo = {}
         for plan in plans:
             if plan.resource is None or "schema" not in plan.resource:
                 continue
             if max_depth < 0 or plan.shape.item is None:
                 del plan.resource["schema"]
             else:
-                plan.resource["schema"] = json_schema(plan.shape.item, max_depth=max_depth)
+                plan.resource["schema"] = json_schema(plan.shape.item, max_depth, memo)
         what = "nested objects declared as any value" if max_depth > 0 else "no schema declared"
         notes.append(
             f"the config was over the tap's {MAX_NODES:,}-node limit: {what} "
@@ -96,8 +98,14 @@ def convert(
     kept = [op for op in ops if selected(op, include or [], exclude or [])]
     auth = guess_auth(refs, document)
     report = Report(spec, document.version, url, why, auth)
-    report.filtered = [op.path for op in ops if op not in kept]
+    chosen = {id(op) for op in kept}
+    report.filtered = [op.path for op in ops if id(op) not in chosen]
     report.plans = plan_all(kept)
+    if dropped := cap(report.plans, MAX_RESOURCES):
+        report.notes.append(
+            f"{dropped} resources over the tap's {MAX_RESOURCES:,}-resource limit left out "
+            "(listed as skipped): narrow the import with --include/--exclude"
+        )
     resources: list[str | ResourceConfig] = [
         p.resource for p in report.plans if p.resource is not None
     ]

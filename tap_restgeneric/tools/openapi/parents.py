@@ -63,6 +63,8 @@ def find_parent(op: Operation, lists: list[tuple[str, str, Node | None]]) -> Par
     index = next(i for i, part in enumerate(parts) if is_placeholder(part))
     prefix = parts[:index]
     param = params[0]
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", param):
+        return f"path parameter {{{param}}}: a name the tap's paths cannot hold"
     if parts[index] != "{" + param + "}":
         return f"path parameter {{{param}}} inside segment {parts[index]!r}: not generated yet"
     for name, path, item in lists:

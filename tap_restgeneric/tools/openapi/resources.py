@@ -19,7 +19,7 @@ from tap_restgeneric.tools.openapi.paginators import (
     norm,
 )
 from tap_restgeneric.tools.openapi.parents import Parent, find_parent, singular
-from tap_restgeneric.tools.openapi.schemas import json_schema, properties
+from tap_restgeneric.tools.openapi.schemas import Memo, json_schema, properties
 
 
 @dataclass
@@ -130,7 +130,7 @@ def _fixed_params(plan: Planned, paging: Guess, used: set[str]) -> dict[str, Any
     return params
 
 
-def build(plan: Planned, doubt: str) -> None:
+def build(plan: Planned, doubt: str, memo: Memo) -> None:
     """Fill ``plan.resource`` (or ``plan.skipped``) from the operation."""
     op, shape = plan.op, plan.shape
     endpoint: dict[str, Any] = {"path": op.path.lstrip("/") or "/"}
@@ -182,8 +182,8 @@ def build(plan: Planned, doubt: str) -> None:
         resource["primary_key"] = key
         plan.lines.append(f"primary_key: {key}")
     if shape.item is not None:
-        schema = json_schema(shape.item)
-        if schema.get("properties"):
+        schema = json_schema(shape.item, memo=memo)
+        if schema.get("properties") and schema.get("type") == "object":
             resource["schema"] = schema
             plan.lines.append(f"schema: {len(schema['properties'])} properties declared")
     plan.resource = resource
@@ -210,12 +210,28 @@ def plan_all(ops: list[Operation]) -> list[Planned]:
         elif plan.shape.kind == "object":
             plan.skipped = f"{plan.shape.why}, not a collection (and no path parameter)"
     doubts = doubted([p for p in usable if not p.skipped and p.shape.kind == "list"])
+    memo: Memo = {}
     for plan in usable:
         if not plan.skipped:
-            build(plan, doubts.get(id(plan), ""))
+            build(plan, doubts.get(id(plan), ""), memo)
     built = {p.name for p in usable if p.resource is not None}
     for plan in usable:  # a child whose parent was skipped (a required parameter …) goes too
         if plan.parent is not None and plan.resource and plan.parent.resource not in built:
             plan.resource = None
             plan.skipped = f"its parent '{plan.parent.resource}' was skipped"
     return plans
+
+
+def cap(plans: list[Planned], limit: int) -> int:
+    """Keep at most ``limit`` resources (top-level ones first, then children of kept parents);
+    the number left out."""
+    made = [p for p in plans if p.resource is not None]
+    kept: set[str] = set()
+    for plan in [p for p in made if p.parent is None] + [p for p in made if p.parent]:
+        parent_kept = plan.parent is None or plan.parent.resource in kept
+        if len(kept) < limit and parent_kept:
+            kept.add(plan.name)
+            continue
+        plan.resource = None
+        plan.skipped = f"over the tap's {limit:,}-resource limit: narrow with --include/--exclude"
+    return len(made) - len(kept)

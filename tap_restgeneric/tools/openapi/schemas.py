@@ -77,20 +77,45 @@ def is_object(node: Node) -> bool:
     return "object" in kinds(plain) or bool(properties(plain))
 
 
-def json_schema(
-    node: Node, depth: int = 0, stack: tuple[str, ...] = (), max_depth: int = MAX_DEPTH
+Memo = dict[tuple[str, int], dict[str, Any]]
+
+
+def json_schema(node: Node, max_depth: int = MAX_DEPTH, memo: Memo | None = None) -> dict[str, Any]:
+    """The JSON Schema for a node; a recursive ``$ref`` or a level deeper than ``max_depth``
+    becomes ``{}`` (any value). ``memo`` (one per import and ``max_depth``) converts each
+    referenced schema once per depth; schemas from one memo share parts: do not change them."""
+    return _convert(node, 0, (), max_depth, {} if memo is None else memo)
+
+
+def _convert(
+    node: Node, depth: int, stack: tuple[str, ...], max_depth: int, memo: Memo
 ) -> dict[str, Any]:
-    """The JSON Schema for a node; a recursive ``$ref`` or a deep level becomes ``{}`` (any)."""
+    """``json_schema`` at ``depth``; each referenced schema is converted once per depth (the
+    depth bound ends every recursion; the stack only cuts cycles early)."""
     if (node.ref and node.ref in stack) or depth > max_depth:
         return {}
+    key = (node.ref, depth)
+    if node.ref and key in memo:
+        return memo[key]
     stack = (*stack, node.ref) if node.ref else stack
     plain, nullable = non_null(node)
-    if plain is not node:
-        inner = json_schema(plain, depth, stack, max_depth)
-        return _with_null(inner) if nullable else inner
     branches = alternatives(node)
-    if branches:  # a union of several non-null shapes: keep them, each converted
-        return {"anyOf": [json_schema(b, depth + 1, stack, max_depth) for b in branches]}
+    if plain is not node:
+        inner = _convert(plain, depth, stack, max_depth, memo)
+        result = _with_null(inner) if nullable else inner
+    elif branches and not all(is_object(b) for b in branches):  # keep a union of other shapes
+        result = {"anyOf": [_convert(b, depth + 1, stack, max_depth, memo) for b in branches]}
+    else:  # one shape; a union of objects is one object with the fields of each
+        result = _shape(node, depth, stack, max_depth, memo)
+    if node.ref:
+        memo[key] = result
+    return result
+
+
+def _shape(
+    node: Node, depth: int, stack: tuple[str, ...], max_depth: int, memo: Memo
+) -> dict[str, Any]:
+    """Type, format, properties and items of one (non-union) schema."""
     result: dict[str, Any] = {}
     found = kinds(node)
     props = properties(node)
@@ -103,11 +128,11 @@ def json_schema(
         result["format"] = fmt
     if props:
         result["properties"] = {
-            name: json_schema(prop, depth + 1, stack, max_depth) for name, prop in props.items()
+            name: _convert(prop, depth + 1, stack, max_depth, memo) for name, prop in props.items()
         }
     items = node.get("items")
     if items is not None and "array" in found:
-        result["items"] = json_schema(items, depth + 1, stack, max_depth)
+        result["items"] = _convert(items, depth + 1, stack, max_depth, memo)
     return result
 
 
