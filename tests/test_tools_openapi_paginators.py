@@ -90,7 +90,8 @@ CASES: dict[str, tuple[Any, list[dict[str, Any]], dict[str, Any], Any, dict[str,
             "total_path": "count",
         },
         {},
-        "$top declares no maximum or default",
+        "$top declares no maximum or default); total from field 'count' (read as the total of "
+        "all records, as Django REST framework writes it)",
     ),
     "cursor field feeding a parameter of the same stem": (
         envelope(meta={"type": "object", "properties": {"next_cursor": NULLABLE_STR}}),

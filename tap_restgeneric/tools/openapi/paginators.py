@@ -127,7 +127,10 @@ def _totals(
     order.append((RECORDS_FIELDS, "records"))
     for names, counts in order:
         if trust and (path := _first(fields, names, "integer", "number")):
-            return {"total_path": json_path(path), "_counts": counts}, f"field '{json_path(path)}'"
+            why = f"field '{json_path(path)}'"
+            if norm(path[-1]) == "count":  # DRF's and Ninja's total; elsewhere a page's count
+                why += " (read as the total of all records, as Django REST framework writes it)"
+            return {"total_path": json_path(path), "_counts": counts}, why
     for name, header in op.headers.items():
         lower = name.lower()
         if lower in RECORDS_HEADERS | (PAGES_HEADERS if pages else set()):
