@@ -6,6 +6,10 @@
     python benchmarks/bench.py --rss-scan 50000,1000000     # peak RSS of the tap per size
     python benchmarks/bench.py --latency-ms 20 --records 20000  # sequential vs parallel tap
     python benchmarks/bench.py --large-response-mb 200      # one 200 MB response: peak RSS
+    python benchmarks/bench.py --compare --latency-ms 20 --styles page_number,offset
+                                # the tap's defaults vs a plain 8-thread pool vs the loop
+    python benchmarks/bench.py --rate-limit 5 --latency-ms 20 --records 30000 --styles page_number
+                                # a server allowing 5 requests/s: rate, 429s, records lost
 
 For each pagination style the bench starts nothing new but the measured children: the API
 (``server.py``) runs in its own process for the whole session; then, per style, the baseline
@@ -63,6 +67,8 @@ WALL_RATIO_RECORDS = 200_000
 RSS_TARGET_MB = 60.0
 RSS_FLAT_TOLERANCE = 0.10
 PARALLEL_SPEEDUP_TARGET = 4.0
+COMPARE_TARGET = 0.9
+RATE_TOLERANCE = 0.10
 LARGE_RSS_TARGET_MB = 300.0
 LARGE_RSS_TARGET_AT_MB = 200.0
 
@@ -255,7 +261,14 @@ class ServerProcess:
     """benchmarks/server.py in its own process, for the duration of a ``with`` block."""
 
     def __init__(
-        self, records: int, page_size: int, latency_ms: float, *, prewarm: bool, cache_mb: int
+        self,
+        records: int,
+        page_size: int,
+        latency_ms: float,
+        *,
+        prewarm: bool,
+        cache_mb: int,
+        rate_limit: float = 0.0,
     ) -> None:
         self.command = [
             sys.executable,
@@ -269,6 +282,7 @@ class ServerProcess:
             "--cache-mb",
             str(cache_mb),
             *(["--prewarm"] if prewarm else []),
+            *(["--rate-limit", str(rate_limit)] if rate_limit else []),
         ]
         self.records = records
         self.page_size = page_size
@@ -319,6 +333,15 @@ class ServerProcess:
         try:
             connection.request("GET", "/__stats")
             return int(json.loads(connection.getresponse().read())["requests"])
+        finally:
+            connection.close()
+
+    def answers(self) -> list[tuple[float, int]]:
+        """(unix time, status) of every answer so far (a rate-limited server keeps them)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request("GET", "/__log")
+            return [(float(t), int(s)) for t, s in json.loads(connection.getresponse().read())]
         finally:
             connection.close()
 
@@ -772,6 +795,188 @@ def run_rss_scan(args: argparse.Namespace, session: Session, tap: list[str], wor
         )
 
 
+# --------------------------------------------------------------------------- defaults, pool, loop
+
+
+def run_compare(args: argparse.Namespace, session: Session, tap: list[str], workdir: Path) -> None:
+    """Per style at ``--latency-ms``: the sequential loop (the baseline), a plain thread pool of
+    ``--pool`` threads, the tap with its DEFAULT settings and the tap one request at a time;
+    records/s as a ratio to the loop's, and the default tap against the pool."""
+    with ServerProcess(
+        args.records, args.page_size, args.latency_ms, prewarm=False, cache_mb=args.cache_mb
+    ) as server:
+        say(f"server: separate process, port {server.port}; {server.info}")
+        say()
+        for style in args.styles:
+            loop = [
+                sys.executable,
+                str(BASELINE),
+                "--url",
+                f"{server.origin}/{style}/items",
+                "--style",
+                style,
+                "--page-size",
+                str(args.page_size),
+            ]
+            runs: list[tuple[str, list[str] | str]] = [
+                ("baseline", loop),
+                (f"pool x{args.pool}", [*loop, "--threads", str(args.pool)]),
+                (
+                    "tap defaults",
+                    measure_tap(server, tap, workdir, style, extra={}, timeout=args.timeout),
+                ),
+                (
+                    "tap max_concurrency 1",
+                    measure_tap(
+                        server,
+                        tap,
+                        workdir,
+                        style,
+                        extra={"max_concurrency": 1},
+                        timeout=args.timeout,
+                    ),
+                ),
+            ]
+            rows = {
+                label: Row("compare", style, label, args.records, args.latency_ms)
+                for label, _ in runs
+            }
+            for _ in range(args.repeat):
+                for label, command in runs:
+                    measured = measured_run(server, command, args.timeout)
+                    rows[label].add(measured)
+                    progress(style, label, measured, rows[label])
+            base = rows["baseline"]
+            for row in rows.values():
+                if row is not base and base.walls_s and row.walls_s:
+                    row.ratio = row.wall_s / base.wall_s
+                    row.cpu_ratio = row.cpu_s / base.cpu_s
+            session.rows.extend(rows.values())
+            pool, tap_row = rows[f"pool x{args.pool}"], rows["tap defaults"]
+            versus = tap_row.records_per_s / pool.records_per_s if pool.records_per_s else 0.0
+            loop_speed = {
+                label: row.records_per_s / base.records_per_s if base.records_per_s else 0.0
+                for label, row in rows.items()
+            }
+            detail = ", ".join(f"{label} {speed:.2f}x" for label, speed in loop_speed.items())
+            session.notes.append(f"{style}: records/s as a ratio to the sequential loop: {detail}")
+            say(f"  {style}: records/s / the sequential loop's: {detail}")
+            if style in PARALLELIZABLE:
+                ok = versus >= COMPARE_TARGET and tap_row.complete
+                mark = "PASS" if ok else "FAIL"
+            else:
+                mark = "n/a"
+            session.targets.append(
+                Target(
+                    f"tap defaults records/s >= {COMPARE_TARGET:g}x a {args.pool}-thread pool",
+                    style,
+                    mark,
+                    f"{versus:.2f}x ({fmt_int(tap_row.records_per_s)} vs "
+                    f"{fmt_int(pool.records_per_s)} records/s, {args.latency_ms:g} ms a response)",
+                )
+            )
+
+
+# --------------------------------------------------------------------------- a rate-limited API
+
+
+@dataclass
+class RateFigures:
+    """What a rate-limited server saw during one run, after the run settled."""
+
+    allowed: float
+    settle_s: float
+    achieved: float = 0.0
+    throttled_after: int = 0
+    throttled_total: int = 0
+    seconds_after: float = 0.0
+
+    @classmethod
+    def of(cls, answers: Sequence[tuple[float, int]], allowed: float, settle: float) -> RateFigures:
+        """From the server's (time, status) answers of one run."""
+        figures = cls(allowed, settle)
+        if not answers:
+            return figures
+        first, last = answers[0][0], answers[-1][0]
+        later = [(t, s) for t, s in answers if t >= first + settle]
+        figures.throttled_total = sum(1 for _, s in answers if s == 429)
+        figures.throttled_after = sum(1 for _, s in later if s == 429)
+        figures.seconds_after = max(0.0, last - (first + settle))
+        if figures.seconds_after > 0:
+            figures.achieved = sum(1 for _, s in later if s != 429) / figures.seconds_after
+        return figures
+
+
+def run_rate_limited(
+    args: argparse.Namespace, session: Session, tap: list[str], workdir: Path
+) -> None:
+    """The tap with its defaults against a server allowing ``--rate-limit`` requests a second
+    (429 + Retry-After beyond): the rate it achieves once settled, 429s after settling, and
+    records lost (must be 0)."""
+    style = args.styles[0]
+    with ServerProcess(
+        args.records,
+        args.page_size,
+        args.latency_ms,
+        prewarm=False,
+        cache_mb=args.cache_mb,
+        rate_limit=args.rate_limit,
+    ) as server:
+        say(f"server: separate process, port {server.port}; {server.info}")
+        say(f"server allows {args.rate_limit:g} requests in any second (429 + Retry-After beyond)")
+        command = measure_tap(server, tap, workdir, style, extra={}, timeout=args.timeout)
+        row = Row("rate-limit", style, "tap defaults", args.records, args.latency_ms)
+        for _ in range(args.repeat):
+            time.sleep(1.0)  # the catalog's requests leave the server's window
+            before = len(server.answers())
+            measured = measured_run(server, command, args.timeout)
+            row.add(measured)
+            progress(style, "tap defaults", measured, row)
+            figures = RateFigures.of(server.answers()[before:], args.rate_limit, args.settle)
+            lost = measured.check.missing
+            per_10s = (
+                figures.throttled_after / figures.seconds_after * 10
+                if figures.seconds_after
+                else 0.0
+            )
+            detail = (
+                f"{figures.achieved:.2f} requests/s after {args.settle:g} s "
+                f"({figures.achieved / args.rate_limit:.0%} of {args.rate_limit:g} allowed); "
+                f"429s: {figures.throttled_after} after settling ({per_10s:.2f} per 10 s), "
+                f"{figures.throttled_total} in all; records lost: {lost}"
+            )
+            say(f"  {detail}")
+            session.notes.append(f"rate-limited run: {detail}")
+            session.meta.setdefault("rate_limited", []).append(asdict(figures) | {"lost": lost})
+            within = figures.achieved >= (1 - RATE_TOLERANCE) * args.rate_limit
+            session.targets.append(
+                Target(
+                    f"within {RATE_TOLERANCE:.0%} of the allowed rate once settled",
+                    style,
+                    "PASS" if within else "FAIL",
+                    f"{figures.achieved:.2f} of {args.rate_limit:g} requests/s",
+                )
+            )
+            session.targets.append(
+                Target(
+                    "at most one 429 per 10 s after settling",
+                    style,
+                    "PASS" if per_10s <= 1.0 else "FAIL",
+                    f"{figures.throttled_after} in {figures.seconds_after:.0f} s",
+                )
+            )
+            session.targets.append(
+                Target(
+                    "no record lost under 429s",
+                    style,
+                    "PASS" if lost == 0 and measured.check.complete else "FAIL",
+                    f"{lost} lost, {measured.check.duplicates} duplicates, "
+                    f"exit {measured.returncode}",
+                )
+            )
+        session.rows.append(row)
+
+
 # --------------------------------------------------------------------------- one large response
 
 
@@ -929,6 +1134,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="serve the records as ONE response of about this many MB; run only the tap on it",
     )
     parser.add_argument("--serve-large", type=float, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="the tap with DEFAULT settings beside a plain thread pool and the sequential loop "
+        "(--latency-ms, 20 when not given)",
+    )
+    parser.add_argument("--pool", type=int, default=8, help="threads of the plain pool (--compare)")
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=0.0,
+        help="the server allows this many requests a second (429 + Retry-After beyond); runs "
+        "the tap with its defaults on the first style",
+    )
+    parser.add_argument(
+        "--settle", type=float, default=10.0, help="seconds before the rate-limited run counts"
+    )
     args = parser.parse_args(argv)
     args.styles = [s.strip() for s in args.styles.split(",") if s.strip()]
     unknown = [s for s in args.styles if s not in STYLES]
@@ -941,6 +1163,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             parser.error("--rss-scan takes comma-separated integers, e.g. 50000,1000000")
     if args.large_response_mb is not None and args.large_response_mb <= 0:
         parser.error("--large-response-mb must be > 0")
+    if args.compare and args.latency_ms == 0:
+        args.latency_ms = 20.0
     if args.records < 1 or args.page_size < 1 or args.repeat < 1 or args.concurrency < 2:
         parser.error("--records, --page-size, --repeat must be >= 1, --concurrency >= 2")
     return args
@@ -985,6 +1209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     mode = "rss-scan" if args.rss_scan else ("latency" if args.latency_ms > 0 else "throughput")
     mode = "large-response" if args.large_response_mb else mode
+    mode = "compare" if args.compare else mode
+    mode = "rate-limit" if args.rate_limit else mode
     meta: dict[str, Any] = {
         "mode": mode,
         "records": args.records,
@@ -1024,7 +1250,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         " (other processes on the machine skew wall times)"
     )
     with workspace() as workdir:
-        if args.large_response_mb:
+        if args.rate_limit:
+            run_rate_limited(args, session, tap, workdir)
+        elif args.compare:
+            run_compare(args, session, tap, workdir)
+        elif args.large_response_mb:
             run_large_response(args, session, tap, workdir)
         elif args.rss_scan:
             run_rss_scan(args, session, tap, workdir)
@@ -1035,7 +1265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     meta["load_average_end"] = load
     say(f"load average at end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     for note in session.notes:
-        if note.startswith("parallel fetching: not available"):
+        if note.startswith(
+            ("parallel fetching: not available", "rate-limited run", "page_number:", "offset:")
+        ):
             say(note)
     if args.json:
         payload = {

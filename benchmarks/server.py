@@ -3,6 +3,7 @@
 Run it as its own process (so it never shares a GIL with the client being measured)::
 
     python benchmarks/server.py --records 200000 --page-size 100 [--latency-ms 20] [--prewarm]
+                                [--rate-limit 5]
 
 It prints its port on stdout once it accepts connections. Routes (``GET``, keep-alive):
 
@@ -10,7 +11,14 @@ It prints its port on stdout once it accepts connections. Routes (``GET``, keep-
 - ``/offset/items?offset=0&limit=100``   ``{"data": [...], "total": N}`` (limit capped at page size)
 - ``/cursor/items[?cursor=...]``         ``{"data": [...], "next_cursor": "..." | null}``
 - ``/link/items?page=1..``               ``{"data": [...]}`` and ``Link: <...>; rel="next"``
-- ``/__stats``                           ``{"requests": n, "bytes": n}`` since start (not counted)
+- ``/__stats``                           ``{"requests": n, "bytes": n, "throttled": n}`` since
+  start (not counted)
+- ``/__log``                             ``[[unix time, status], ...]`` of every answer (with
+  ``--rate-limit`` only)
+
+``--rate-limit N`` allows N requests in any one second (a sliding window of the requests it
+accepted); beyond that it answers 429 with ``Retry-After`` (whole seconds until a request
+leaves the window, at least 1), as rate-limited APIs do.
 
 Records 1..N are generated deterministically (12 fields: ints, strings, ISO datetimes, floats,
 booleans, an array, a nested object, nulls). The JSON of each page's records is rendered once,
@@ -22,6 +30,7 @@ raw socket loop (no ``http.server`` parsing), one thread per connection, TCP_NOD
 from __future__ import annotations
 
 import argparse
+import math
 import socket
 import socketserver
 import sys
@@ -147,12 +156,31 @@ def _int(query: dict[str, str], name: str, default: int) -> int:
 class App:
     """Maps a request target to (status, extra header lines, body)."""
 
-    def __init__(self, pages: Pages, origin: str) -> None:
+    def __init__(self, pages: Pages, origin: str, rate_limit: float = 0.0) -> None:
         self.pages = pages
         self.origin = origin
         self.requests = 0
         self.bytes = 0
+        self.throttled = 0
+        self.rate_limit = rate_limit
+        self.log: list[tuple[float, int]] = []  # with a rate limit: (time, status) per answer
+        self._accepted: list[float] = []  # monotonic times within the last second
         self._lock = threading.Lock()
+
+    def admit(self) -> float | None:
+        """With a rate limit: None when this request may go on, else the seconds to wait."""
+        now = time.monotonic()
+        with self._lock:
+            window = self._accepted
+            while window and window[0] <= now - 1.0:
+                window.pop(0)
+            if len(window) < self.rate_limit:
+                window.append(now)
+                self.log.append((time.time(), 200))
+                return None
+            self.throttled += 1
+            self.log.append((time.time(), 429))
+            return window[0] + 1.0 - now
 
     def respond(self, target: str) -> tuple[int, bytes, bytes]:
         """Answer one GET."""
@@ -161,8 +189,20 @@ class App:
         pages = self.pages
         if parts.path == "/__stats":
             with self._lock:
-                stats = {"requests": self.requests, "bytes": self.bytes}
+                stats = {
+                    "requests": self.requests,
+                    "bytes": self.bytes,
+                    "throttled": self.throttled,
+                }
             return 200, b"", _encode(stats)
+        if parts.path == "/__log":
+            with self._lock:
+                return 200, b"", _encode(self.log)
+        if self.rate_limit:
+            wait = self.admit()
+            if wait is not None:
+                retry = b"Retry-After: %d\r\n" % max(1, math.ceil(wait))
+                return 429, retry, b'{"error": "too many requests"}'
         style, _, rest = parts.path.strip("/").partition("/")
         if rest != "items" or style not in STYLES:
             return 404, b"", b'{"error": "not found"}'
@@ -192,7 +232,13 @@ class App:
         return 200, extra, body
 
 
-REASONS = {200: b"OK", 400: b"Bad Request", 404: b"Not Found", 405: b"Method Not Allowed"}
+REASONS = {
+    200: b"OK",
+    400: b"Bad Request",
+    404: b"Not Found",
+    405: b"Method Not Allowed",
+    429: b"Too Many Requests",
+}
 
 
 class Handler(socketserver.StreamRequestHandler):
@@ -254,10 +300,10 @@ class Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
-    def __init__(self, port: int, pages: Pages, latency: float) -> None:
+    def __init__(self, port: int, pages: Pages, latency: float, rate_limit: float = 0.0) -> None:
         super().__init__(("127.0.0.1", port), Handler)
         self.latency = latency
-        self.app = App(pages, f"http://127.0.0.1:{self.server_address[1]}")
+        self.app = App(pages, f"http://127.0.0.1:{self.server_address[1]}", rate_limit)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -269,12 +315,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
     parser.add_argument("--prewarm", action="store_true", help="render all pages before serving")
     parser.add_argument("--cache-mb", type=int, default=1024, help="page cache budget")
+    parser.add_argument(
+        "--rate-limit", type=float, default=0.0, help="requests allowed per second (429 beyond)"
+    )
     args = parser.parse_args(argv)
     pages = Pages(args.records, args.page_size, args.cache_mb * 1024 * 1024)
     started = time.perf_counter()
     if args.prewarm:
         pages.prewarm()
-    server = Server(args.port, pages, args.latency_ms / 1000)
+    server = Server(args.port, pages, args.latency_ms / 1000, args.rate_limit)
     print(
         f"serving {args.records} records, {pages.count} pages, cached {pages.cached_bytes} bytes"
         f" in {time.perf_counter() - started:.2f} s",

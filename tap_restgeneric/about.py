@@ -17,6 +17,7 @@ from tap_restgeneric.config.resolve import (
     MAX_SAMPLE_PAGES,
     MAX_SAMPLE_RECORDS,
 )
+from tap_restgeneric.config.settings import DEFAULT_CONCURRENCY, MAX_REQUESTS_PER_SECOND
 from tap_restgeneric.sdk import environment_settings
 
 CONFIG_JSONSCHEMA: dict[str, Any] = th.PropertiesList(
@@ -88,12 +89,23 @@ CONFIG_JSONSCHEMA: dict[str, Any] = th.PropertiesList(
     th.Property(
         "max_concurrency",
         th.IntegerType(minimum=1, maximum=MAX_CONCURRENCY),
-        default=4,
+        default=DEFAULT_CONCURRENCY,
         description=(
-            "Requests in flight at once over the run: independent top-level streams are "
-            "synced side by side, and page_number and offset pages are requested ahead once "
-            f"two full pages came back alike (1: one request at a time; at most "
-            f"{MAX_CONCURRENCY})."
+            "The most requests in flight at once over the run, and to each host: each host "
+            "starts at one and the tap raises its level while responses are latency-bound and "
+            "steady, and cuts it after a 429, a burst of 5xx or growing latency. Independent "
+            "top-level streams are synced side by side, and page_number and offset pages are "
+            "requested ahead once two full pages came back alike (1: one request at a time; "
+            f"at most {MAX_CONCURRENCY})."
+        ),
+    ),
+    th.Property(
+        "requests_per_second",
+        th.NumberType(exclusive_minimum=0, maximum=MAX_REQUESTS_PER_SECOND),
+        description=(
+            "A request budget per host, for APIs that document one: requests are spaced "
+            "evenly at this rate (a token bucket of one). Without it, a 429 teaches the tap a "
+            "pace (95% of the rate the API accepted)."
         ),
     ),
     th.Property(

@@ -621,7 +621,8 @@ def test_mixed_recoverable_faults_two_streams(servers: Start, tmp_path: Path) ->
     exactly_once(run, api)
     exactly_once(run, api, "orders", "/orders")
     assert_no_credentials(other)
-    assert [(r.path, r.page) for r in other.log()] == [("/items", 7), ("/orders", 2)]
+    # in either order: both streams share the host's adaptive level, which starts at one
+    assert sorted((r.path, r.page) for r in other.log()) == [("/items", 7), ("/orders", 2)]
     assert api.issued == ["tok-1", "tok-2"]
     assert sum(f.fired for f in api.faults) == sum(f.times for f in api.faults)
 

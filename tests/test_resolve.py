@@ -100,7 +100,8 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
     "unknown setting": (
         config(resource=[]),
         "unknown setting 'resource' (did you mean 'resources'?); expected one of 'ca_bundle', "
-        "'client', 'max_concurrency', 'request_timeout', 'resource_defaults', 'resources', "
+        "'client', 'max_concurrency', 'request_timeout', 'requests_per_second', "
+        "'resource_defaults', 'resources', "
         "'schema_drift', "
         "'schema_sample_pages', 'schema_sample_records', 'secrets', 'start_date' "
         "at config['resource']",
@@ -393,7 +394,8 @@ def test_every_error_at_once() -> None:
     }
     assert errors_of(raw) == [
         "unknown setting 'resourse_defaults' (did you mean 'resource_defaults'?); expected one "
-        "of 'ca_bundle', 'client', 'max_concurrency', 'request_timeout', 'resource_defaults', "
+        "of 'ca_bundle', 'client', 'max_concurrency', 'request_timeout', 'requests_per_second', "
+        "'resource_defaults', "
         "'resources', 'schema_drift', 'schema_sample_pages', 'schema_sample_records', 'secrets', "
         "'start_date' "
         "at config['resourse_defaults']",

@@ -32,6 +32,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from singer_sdk.configuration import _dict_config as dict_config
 
+from tap_restgeneric.config.settings import DEFAULT_CONCURRENCY
 from tap_restgeneric.config.spec import RetrySpec
 from tap_restgeneric.demo import DemoServer
 from tap_restgeneric.demo.server import TOUCH_PATH
@@ -139,9 +140,6 @@ def restored_environ() -> Iterator[None]:
     os.environ.update(saved)
 
 
-DEFAULT_CONCURRENCY = 4
-
-
 def env_tap(monkeypatch: pytest.MonkeyPatch, cwd: Path) -> TapRestGeneric:
     """The tap parsing TAP_RESTGENERIC_* settings, started in ``cwd``."""
     monkeypatch.chdir(cwd)
@@ -212,7 +210,8 @@ def test_meltano_config_list_shows_no_secret(tmp_path: Path) -> None:
     for value in DEMO_SECRETS:
         assert value not in done.stdout + done.stderr
     assert "secrets." not in done.stdout  # no secret set in meltano.yml at all
-    assert "max_concurrency [env: TAP_RESTGENERIC_MAX_CONCURRENCY] current value: 4" in done.stdout
+    current = f"current value: {DEFAULT_CONCURRENCY}"
+    assert f"max_concurrency [env: TAP_RESTGENERIC_MAX_CONCURRENCY] {current}" in done.stdout
     assert "request_timeout [env: TAP_RESTGENERIC_REQUEST_TIMEOUT] current value: 60" in done.stdout
 
 

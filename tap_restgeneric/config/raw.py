@@ -260,6 +260,7 @@ class TapSettings(TypedDict, total=False):
     schema_sample_records: int
     ca_bundle: str | None
     max_concurrency: int
+    requests_per_second: float | None
 
 
 class RestApiConfig(TapSettings, total=False):

@@ -168,4 +168,5 @@ def resolve_config(
         sample_records=settings["schema_sample_records"],
         ca_bundle=settings["ca_bundle"],
         max_concurrency=settings["max_concurrency"],
+        requests_per_second=settings["requests_per_second"],
     )

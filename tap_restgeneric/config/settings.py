@@ -30,6 +30,9 @@ MAX_REQUEST_TIMEOUT = 3600
 MAX_SAMPLE_PAGES = 100
 MAX_SAMPLE_RECORDS = 100_000
 MAX_CONCURRENCY = 64
+DEFAULT_CONCURRENCY = 16
+"""The ceiling of each host's adaptive level of requests in flight, when not configured."""
+MAX_REQUESTS_PER_SECOND = 10_000
 NODES = "nodes (objects, lists, keys and values)"
 SETTING_FIELDS = {
     "start_date": Field("string"),
@@ -40,7 +43,10 @@ SETTING_FIELDS = {
         "integer", 1000, nullable=False, minimum=1, maximum=MAX_SAMPLE_RECORDS
     ),
     "ca_bundle": Field("string"),
-    "max_concurrency": Field("integer", 4, nullable=False, minimum=1, maximum=MAX_CONCURRENCY),
+    "max_concurrency": Field(
+        "integer", DEFAULT_CONCURRENCY, nullable=False, minimum=1, maximum=MAX_CONCURRENCY
+    ),
+    "requests_per_second": Field("number", above=0, maximum=MAX_REQUESTS_PER_SECOND),
 }
 OWN_SETTINGS = ("client", "resource_defaults", "resources", "secrets", *SETTING_FIELDS)
 """Every top-level setting the tap itself reads (the SDK adds its built-ins)."""

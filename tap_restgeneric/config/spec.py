@@ -117,7 +117,8 @@ class RestApiSpec:
     sample_pages: int = 1
     sample_records: int = 1000
     ca_bundle: str | None = None
-    max_concurrency: int = 4
+    max_concurrency: int = 16
+    requests_per_second: float | None = None
 
     @property
     def stream_names(self) -> dict[str, str]:

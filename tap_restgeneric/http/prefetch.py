@@ -1,4 +1,8 @@
-"""Fetching pages ahead on worker threads while the page loop still consumes them in order."""
+"""Fetching pages ahead on worker threads while the page loop still consumes them in order.
+
+How many pages are ahead follows the host's adaptive level (``http.limiter``): as many as it
+allows in flight, at most ``width`` (``max_concurrency``), none while the API answers quickly.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,14 @@ from typing import Any
 
 import requests
 
+from tap_restgeneric.http.adaptive import SLOW_RESPONSE
 from tap_restgeneric.http.requester import Fetched, Requester
 
 Key = tuple[Any, ...]
-SLOW_RESPONSE = 0.005
-"""Seconds the last few responses each took before fetching ahead pays: below that, threads
-cost more than the wait they save (a fast API is fastest one page at a time)."""
 RECENT = 3
+"""Responses that must each take ``SLOW_RESPONSE`` before fetching ahead pays: below that,
+threads cost more than the wait they save (a fast API is fastest one page at a time)."""
+__all__ = ["SLOW_RESPONSE", "Prefetcher", "request_key"]
 
 
 def request_key(request: requests.PreparedRequest) -> Key:
@@ -26,7 +31,8 @@ def request_key(request: requests.PreparedRequest) -> Key:
 
 
 class Prefetcher:
-    """Keeps predicted requests in flight (up to ``width`` - 1); asked-for ones are awaited."""
+    """Keeps predicted requests in flight (as many as the host's level, up to ``width``);
+    asked-for ones are awaited."""
 
     def __init__(
         self, requester: Requester, width: int, new_session: Callable[[], requests.Session]
@@ -37,7 +43,7 @@ class Prefetcher:
         self._local = threading.local()
         self._pool: ThreadPoolExecutor | None = None
         self._pending: dict[Key, Future[Fetched | None]] = {}
-        self._throttled_at = requester.limiter.throttled_seconds
+        self._url = ""  # of the requests: its host's level says how many go ahead
         self._furthest = 0  # the last page number a request was started for
         self._durations: deque[float] = deque(maxlen=RECENT)  # of the latest requests
 
@@ -61,6 +67,7 @@ class Prefetcher:
 
     def fetch(self, request: requests.PreparedRequest) -> Fetched | None:
         """The response to ``request``: from a prefetch when one was started, else sent now."""
+        self._url = request.url or self._url
         future = self._pending.pop(request_key(request), None)
         return self._timed(request) if future is None else future.result()
 
@@ -73,16 +80,17 @@ class Prefetcher:
         """Start the requests for the pages after page ``number`` that are not yet in flight.
 
         ``predict(k)`` is the request ``k`` pages after it (None: not known); each is built once.
-        Nothing starts while the API answers quickly (``slow``).
+        Nothing starts while the API answers quickly (``slow``). Up to the host's level are
+        pending (fetched or in flight): when the level is reached and the responses stay quick
+        enough, the limiter raises it; after a 429 it cuts it, and fewer go ahead.
         """
-        if self.requester.limiter.throttled_seconds > self._throttled_at:
-            self.width = 1  # the API pushed back: no more speculation for this sequence
         if self.width <= 1 or not self.slow:
             return
+        level = min(self.width, self.requester.limiter.level(self._url))
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=self.width - 1)
-        for ahead in range(max(1, self._furthest - number + 1), self.width):
-            if len(self._pending) >= self.width - 1:
+            self._pool = ThreadPoolExecutor(max_workers=self.width)
+        for ahead in range(max(1, self._furthest - number + 1), level + 1):
+            if len(self._pending) >= level:
                 return
             request = predict(ahead)
             if request is None:

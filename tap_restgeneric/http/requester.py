@@ -162,7 +162,7 @@ class Requester:
         if pause > 0:
             self._count(throttled=pause)
             sleep(pause)
-        with self.limiter.slot:
+        with self.limiter.sending(request.url or "") as ticket:
             deadline = _clock() + self.timeout
             timeout = self.timeout
             for _ in range(MAX_REDIRECTS + 1):
@@ -176,6 +176,7 @@ class Requester:
                     raise
                 spooled = read_body(response, deadline, partial(self.describe, request), self._late)
                 if not response.is_redirect or self.hooks is None:
+                    ticket.answered(response.status_code, self._retry_after(response))
                     return response, spooled
                 if spooled is not None:
                     spooled.close()

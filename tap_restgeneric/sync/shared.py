@@ -14,7 +14,7 @@ from tap_restgeneric.http.limiter import HostLimiter
 class Shared:
     """The run-wide parts every stream uses; streams never reach back into the tap for them.
 
-    ``limiter``: the per-host pause after a 429 and the cap on requests in flight.
+    ``limiter``: the per-host pause after a 429, adaptive requests in flight and pace.
     ``halt``: set when the run stops (a signal, a closed stdout): streams synced side by side
     stop before their next page. ``authenticators``: one authenticator per distinct auth spec.
     """
@@ -27,7 +27,7 @@ class Shared:
     def for_api(cls, api: RestApiSpec) -> Shared:
         """The shared parts of a run of ``api``: its concurrency cap, timeout and CA bundle."""
         return cls(
-            HostLimiter(api.max_concurrency),
+            HostLimiter(api.max_concurrency, requests_per_second=api.requests_per_second),
             threading.Event(),
             Authenticators(api.request_timeout, api.ca_bundle or True),
         )

@@ -284,7 +284,10 @@ class RestGenericStream(StreamSeam):
         if not self.stats.reported and (self.stats.pages or (failed and self.selected)):
             self.stats.retries = self.requester.retries
             self.stats.throttled = self.requester.throttled
+            self.stats.host = self.shared.limiter.report(self.get_url(None))
             self.stats.schema_changes = self.schema_tracker.changes
             self.stats.bookmark = self.stream_state.get("replication_key_value")
             self.stats.reported = True
             self.logger.info("%s", self.stats.line())
+            if self.stats.host:
+                self.logger.info("%s", self.stats.host_line())

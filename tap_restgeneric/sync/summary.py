@@ -28,6 +28,8 @@ class StreamStats:
     throttled: float = 0.0
     schema_changes: int = 0
     bookmark: object = None
+    host: str = ""
+    """Its host's concurrency over the run (``HostLimiter.report``)."""
     started: float = field(default_factory=time.monotonic)
     _last_progress: float = field(default_factory=time.monotonic)
 
@@ -63,3 +65,7 @@ class StreamStats:
             f"{self.throttled:.1f} s throttled, {self.schema_changes} schema changes, "
             f"bookmark {bookmark}{ended}"
         )
+
+    def host_line(self) -> str:
+        """Its host's concurrency so far: the level reached, cuts, pace ('' when none)."""
+        return f"Stream {self.name!r}: host {self.host}" if self.host else ""
