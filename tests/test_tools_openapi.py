@@ -497,6 +497,27 @@ def test_no_security_scheme_means_no_auth(tmp_path: Path) -> None:
 # 4. selection, base URL, the command ------------------------------------------------------------
 
 
+def test_json_media_types(tmp_path: Path) -> None:
+    """``application/json``, any ``…json`` type, and springdoc's ``*/*``; XML is not read."""
+    listing = {"type": "array", "items": ITEM}
+
+    def answering(media: str) -> dict[str, Any]:
+        ok = {"description": "ok", "content": {media: {"schema": listing}}}
+        return {"get": {"responses": {"200": ok}}}
+
+    document = openapi(
+        {
+            "/a": answering("application/json; charset=utf-8"),
+            "/b": answering("application/vnd.api+json"),
+            "/c": answering("*/*"),
+            "/d": answering("text/xml"),
+        }
+    )
+    config, report = imported(tmp_path, document)
+    assert list(resources(config)) == ["a", "b", "c"]
+    assert "skipped GET /d: no JSON response schema for a 2xx status" in report.lines()
+
+
 def test_include_and_exclude_patterns(tmp_path: Path) -> None:
     """--include keeps matching paths only; --exclude drops paths; both are reported."""
     listing = get({"type": "array", "items": ITEM})

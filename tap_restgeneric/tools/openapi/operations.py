@@ -101,7 +101,8 @@ def _json_schema(response: Node, swagger: bool) -> Node | None:
     if content is None:
         return None
     media = dict(content.items())
-    for name in (*JSON_TYPES, *(m for m in media if "json" in m.lower())):
+    # springdoc (Spring Boot) writes JSON responses as */*
+    for name in (*JSON_TYPES, *(m for m in media if "json" in m.lower()), "*/*"):
         if name in media:
             return media[name].get("schema")
     return None
