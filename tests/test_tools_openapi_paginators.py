@@ -362,8 +362,8 @@ def test_an_integer_since_is_no_date_filter(tmp_path: Path) -> None:
 
 
 def test_dependent_resources_from_parameter_names(tmp_path: Path) -> None:
-    """``{login}`` is the parent's field of that name; ``{orgId}`` the parent's ``id``; two
-    path parameters are not generated yet (reported)."""
+    """``{login}`` is the parent's field of that name; ``{orgId}`` the parent's ``id``; a
+    parameter no field matches is reported."""
     org = {"type": "object", "properties": {"id": INT, "login": STR}}
     one = {"type": "object", "properties": {"id": INT}}
     document = openapi(
@@ -371,7 +371,6 @@ def test_dependent_resources_from_parameter_names(tmp_path: Path) -> None:
             "/orgs": get({"type": "array", "items": org}),
             "/orgs/{login}": get(one),
             "/orgs/{orgId}/teams": get({"type": "array", "items": one}),
-            "/orgs/{orgId}/teams/{team}/members": get({"type": "array", "items": one}),
             "/orgs/{nothing}/x": get(ARRAY),
         }
     )
@@ -386,12 +385,86 @@ def test_dependent_resources_from_parameter_names(tmp_path: Path) -> None:
     }
     text = "\n".join(report.lines())
     assert (
-        "skipped GET /orgs/{orgId}/teams/{team}/members: several path parameters "
-        "({orgId}, {team}): not generated yet, add it by hand"
-    ) in text
-    assert (
         "skipped GET /orgs/{nothing}/x: no field of 'orgs' records matches path parameter" in text
     )
+
+
+def resolve(resource: str, field: str) -> dict[str, str]:
+    return {"type": "resolve", "resource": resource, "field": field}
+
+
+GITHUB_LIKE = {
+    "/orgs": get({"type": "array", "items": {"type": "object", "properties": {"login": STR}}}),
+    "/orgs/{org}/repos": get(
+        {"type": "array", "items": {"type": "object", "properties": {"id": INT, "name": STR}}}
+    ),
+    "/orgs/{org}/repos/{repo}/issues": get(
+        {"type": "array", "items": {"type": "object", "properties": {"id": INT, "number": INT}}},
+        {"name": "repo", "in": "path", "description": "The name of the repository."},
+    ),
+    "/orgs/{org}/repos/{repo}/issues/{issue_number}/comments": get(ARRAY),
+    "/orgs/{org}/repos/{repo}": get(
+        {"type": "object", "properties": {"id": INT}},
+        {"name": "repo", "in": "path", "description": "The name of the repository."},
+    ),
+}
+
+
+def test_several_path_parameters_are_carried_down_a_chain(tmp_path: Path) -> None:
+    """``/orgs/{org}/repos/{repo}/issues`` hangs from ``/orgs/{org}/repos``: ``{repo}`` from
+    each repo's ``name`` (its description says so; without one, the ``id``), ``{org}`` from
+    the ``_orgs_login`` the tap adds to each repo record (``include_from_parent``); one level
+    further, ``_orgs_repos__orgs_login`` and ``_orgs_repos_name``."""
+    config, report = imported(tmp_path, openapi(GITHUB_LIKE))
+    found = resources(config)
+    assert list(found) == [
+        "orgs",
+        "orgs_repos",
+        "orgs_repos_issues",
+        "orgs_repos_issues_comments",
+        "orgs_repos_detail",
+    ]
+    assert found["orgs_repos"]["include_from_parent"] == ["login"]
+    assert found["orgs_repos_issues"]["include_from_parent"] == ["_orgs_login", "name"]
+    assert found["orgs_repos_issues"]["endpoint"]["params"] == {
+        "org": resolve("orgs_repos", "_orgs_login"),
+        "repo": resolve("orgs_repos", "name"),
+    }
+    assert found["orgs_repos_issues_comments"]["endpoint"]["params"] == {
+        "org": resolve("orgs_repos_issues", "_orgs_repos__orgs_login"),
+        "repo": resolve("orgs_repos_issues", "_orgs_repos_name"),
+        "issue_number": resolve("orgs_repos_issues", "number"),
+    }
+    assert found["orgs_repos_detail"]["endpoint"]["params"]["repo"] == resolve("orgs_repos", "name")
+    assert (
+        "  parent: {repo} from field 'name' of each 'orgs_repos' record (/orgs/{org}/repos); "
+        "{org} from '_orgs_login' (include_from_parent)"
+    ) in report.lines()
+
+
+def test_a_chain_runs(tmp_path: Path) -> None:
+    """The chain above, synced in-process: every request filled from its parents' records."""
+    config, _ = imported(tmp_path, openapi(GITHUB_LIKE, servers=[{"url": "https://gh.test"}]))
+    with requests_mock.Mocker() as mock:
+        mock.get("https://gh.test/orgs", json=[{"login": "acme"}, {"login": "zeta"}])
+        for org, repo in (("acme", "r1"), ("zeta", "r2")):
+            mock.get(f"https://gh.test/orgs/{org}/repos", json=[{"id": 1, "name": repo}])
+            base = f"https://gh.test/orgs/{org}/repos/{repo}"
+            mock.get(base, json={"id": 1})
+            mock.get(f"{base}/issues", json=[{"id": 2, "number": 7}])
+            mock.get(f"{base}/issues/7/comments", json=[{"id": 3}])
+        messages = sync(config)
+        paths = sorted(r.path for r in mock.request_history)
+    assert paths == [
+        "/orgs",
+        *(
+            f"/orgs/{org}/repos{tail}"
+            for org, repo in (("acme", "r1"), ("zeta", "r2"))
+            for tail in ("", f"/{repo}", f"/{repo}/issues", f"/{repo}/issues/7/comments")
+        ),
+    ]
+    assert len(records(messages, "orgs_repos_issues_comments")) == 2
+    assert records(messages, "orgs_repos_issues")[0]["_orgs_repos_name"] == "r1"
 
 
 # a response schema shared by operations that page differently --------------------------------

@@ -18,7 +18,7 @@ from tap_restgeneric.tools.openapi.paginators import (
     guess,
     norm,
 )
-from tap_restgeneric.tools.openapi.parents import Parent, find_parent, singular
+from tap_restgeneric.tools.openapi.parents import ListEndpoint, Parent, find_parent, singular
 from tap_restgeneric.tools.openapi.schemas import Memo, json_schema, properties
 
 
@@ -130,6 +130,25 @@ def _fixed_params(plan: Planned, paging: Guess, used: set[str]) -> dict[str, Any
     return params
 
 
+def _paging(plan: Planned, doubt: str, key: str | None, endpoint: dict[str, Any]) -> Guess:
+    """Write the records path and paginator into ``endpoint``; the guess (with its reasons)."""
+    shape = plan.shape
+    if shape.kind != "list":  # one object, below a list endpoint
+        endpoint |= {"data_selector": WHOLE_BODY, "paginator": "single_page"}
+        return Guess({"type": "single_page"}, ["one object"])
+    paging = guess(plan.op, shape.selector, trust_body=not doubt, key=key)
+    if doubt:
+        plan.lines.append(f"doubt: {doubt}")
+    else:
+        endpoint["data_selector"] = shape.selector
+    endpoint["paginator"] = paging.paginator if paging.paginator is not None else "auto"
+    sure = "" if paging.sure else " (unsure)"
+    plan.lines.append(f"paginator: {paging.style}{sure} from {'; '.join(paging.evidence)}")
+    if paging.suggestion:
+        plan.lines.append(f"  to try if auto fails: {paging.suggestion}")
+    return paging
+
+
 def build(plan: Planned, doubt: str, memo: Memo) -> None:
     """Fill ``plan.resource`` (or ``plan.skipped``) from the operation."""
     op, shape = plan.op, plan.shape
@@ -137,29 +156,15 @@ def build(plan: Planned, doubt: str, memo: Memo) -> None:
     plan.lines.append(f"records: {shape.why}")
     used: set[str] = set()
     key = primary_key(shape.item, plan.name)
-    if shape.kind == "list":
-        paging = guess(op, shape.selector, trust_body=not doubt, key=key)
-        if doubt:
-            plan.lines.append(f"doubt: {doubt}")
-        else:
-            endpoint["data_selector"] = shape.selector
-        if paging.paginator is not None:
-            endpoint["paginator"] = paging.paginator
-        else:
-            endpoint["paginator"] = "auto"
-        sure = "" if paging.sure else " (unsure)"
-        plan.lines.append(f"paginator: {paging.style}{sure} from {'; '.join(paging.evidence)}")
-        if paging.suggestion:
-            plan.lines.append(f"  to try if auto fails: {paging.suggestion}")
-    else:  # one object, below a list endpoint
-        paging = Guess({"type": "single_page"}, ["one object"])
-        endpoint |= {"data_selector": WHOLE_BODY, "paginator": "single_page"}
+    paging = _paging(plan, doubt, key, endpoint)
     if plan.parent is not None:
         parent = plan.parent
+        fields = {**parent.inherited, parent.param: parent.field}
         endpoint["params"] = {
-            parent.param: {"type": "resolve", "resource": parent.resource, "field": parent.field}
+            name: {"type": "resolve", "resource": parent.resource, "field": field}
+            for name, field in fields.items()
         }
-        used.add(parent.param)
+        used.update(fields)
         plan.lines.append(f"parent: {parent.why}")
     params = _fixed_params(plan, paging, used)
     if params is None:
@@ -199,27 +204,44 @@ def plan_all(ops: list[Operation]) -> list[Planned]:
         if plan.shape.kind == "none":
             plan.skipped = plan.shape.why
     names_for(usable)
-    lists = [p for p in usable if p.shape.kind == "list" and not p.op.path_params]
-    for plan in usable:
+    lists: list[ListEndpoint] = []
+    for plan in sorted(usable, key=lambda p: len(p.op.path_params)):  # parents first
         if plan.op.path_params:
-            parent = find_parent(plan.op, [(p.name, p.op.path, p.shape.item) for p in lists])
-            if isinstance(parent, str):
-                plan.skipped = parent
+            found = find_parent(plan.op, lists)
+            if isinstance(found, str):
+                plan.skipped = found
                 continue
-            plan.parent = parent
+            plan.parent = found
         elif plan.shape.kind == "object":
             plan.skipped = f"{plan.shape.why}, not a collection (and no path parameter)"
+        if plan.shape.kind == "list":
+            lists.append(ListEndpoint(plan.name, plan.op.path, plan.shape.item, resolves(plan)))
     doubts = doubted([p for p in usable if not p.skipped and p.shape.kind == "list"])
     memo: Memo = {}
     for plan in usable:
         if not plan.skipped:
             build(plan, doubts.get(id(plan), ""), memo)
-    built = {p.name for p in usable if p.resource is not None}
-    for plan in usable:  # a child whose parent was skipped (a required parameter …) goes too
-        if plan.parent is not None and plan.resource and plan.parent.resource not in built:
-            plan.resource = None
-            plan.skipped = f"its parent '{plan.parent.resource}' was skipped"
+    by_name = {p.name: p for p in usable}
+    for plan in sorted(usable, key=lambda p: len(p.op.path_params)):  # parents first
+        owner = by_name[plan.parent.resource] if plan.parent else None
+        if owner is not None and owner.resource is None and plan.resource is not None:
+            plan.resource = None  # a child whose parent was skipped (a required parameter …)
+            plan.skipped = f"its parent '{owner.name}' was skipped"
+    for plan in usable:  # parents carry what their children's earlier parameters need
+        owner = by_name[plan.parent.resource] if plan.parent else None
+        if plan.parent and plan.resource is not None and owner and owner.resource is not None:
+            carried = owner.resource.setdefault("include_from_parent", []) or []
+            carried += [name for name in plan.parent.includes if name not in carried]
+            owner.resource["include_from_parent"] = carried
     return plans
+
+
+def resolves(plan: Planned) -> dict[str, tuple[str, str]]:
+    """How a planned resource's path parameters are filled: param → (parent, field)."""
+    if plan.parent is None:
+        return {}
+    fields = {**plan.parent.inherited, plan.parent.param: plan.parent.field}
+    return {name: (plan.parent.resource, field) for name, field in fields.items()}
 
 
 def cap(plans: list[Planned], limit: int) -> int:
@@ -227,7 +249,8 @@ def cap(plans: list[Planned], limit: int) -> int:
     the number left out."""
     made = [p for p in plans if p.resource is not None]
     kept: set[str] = set()
-    for plan in [p for p in made if p.parent is None] + [p for p in made if p.parent]:
+    children = sorted((p for p in made if p.parent), key=lambda p: len(p.op.path_params))
+    for plan in [p for p in made if p.parent is None] + children:
         parent_kept = plan.parent is None or plan.parent.resource in kept
         if len(kept) < limit and parent_kept:
             kept.add(plan.name)
