@@ -258,8 +258,9 @@ def test_swagger_20_definitions_x_nullable_and_host(tmp_path: Path) -> None:
 
 
 def test_refs_across_two_files(tmp_path: Path) -> None:
-    """A ``$ref`` to a YAML file beside the document, whose own refs are relative to it."""
-    (tmp_path / "shared").mkdir()
+    """A ``$ref`` to a YAML file beside the document (in a folder whose name has a space),
+    whose own refs are relative to it."""
+    (tmp_path / "shared schemas").mkdir()
     shared = {
         "Page": {
             "type": "object",
@@ -270,8 +271,8 @@ def test_refs_across_two_files(tmp_path: Path) -> None:
         },
         "Pet": {"type": "object", "properties": {"pet_id": {"type": "integer"}}},
     }
-    (tmp_path / "shared" / "schemas.yaml").write_text(yaml.safe_dump(shared))
-    document = openapi({"/pets": get({"$ref": "shared/schemas.yaml#/Page"})})
+    (tmp_path / "shared schemas" / "schemas.yaml").write_text(yaml.safe_dump(shared))
+    document = openapi({"/pets": get({"$ref": "shared schemas/schemas.yaml#/Page"})})
     config, report = imported(tmp_path, document)
     pets = resources(config)["pets"]
     assert pets["primary_key"] == "pet_id"

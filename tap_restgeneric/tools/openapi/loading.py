@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import requests
 import yaml
@@ -45,7 +46,8 @@ def read_text(location: str) -> str:
         if response.status_code != 200:
             raise ToolError(f"cannot fetch {location}: HTTP {response.status_code}")
         return response.text
-    path = Path(location[len("file://") :] if location.startswith("file://") else location)
+    is_uri = location.startswith("file:")
+    path = Path(url2pathname(urlsplit(location).path) if is_uri else location)
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

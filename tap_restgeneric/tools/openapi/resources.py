@@ -33,7 +33,6 @@ class Planned:
     resource: ResourceConfig | None = None
     lines: list[str] = field(default_factory=list)
     skipped: str = ""  # why no resource was made
-    incremental_hint: str = ""
 
 
 def primary_key(item: Any, name: str) -> str | None:
@@ -180,7 +179,6 @@ def build(plan: Planned, doubt: str, memo: Memo) -> None:
         )
     elif found is not None:
         block = {"cursor_path": found.field, "start_param": found.param, "initial_value": "…"}
-        plan.incremental_hint = f'"incremental": {block}'
         plan.lines.append(f"incremental (not written, unsure): {found.why}; to add: {block}")
     resource: ResourceConfig = {"name": plan.name, "endpoint": endpoint}  # type: ignore[typeddict-item]
     if key:
