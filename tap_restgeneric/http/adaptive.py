@@ -75,7 +75,8 @@ class HostControl:
     rate: float | None = None
     _full_marks: int = 0
     _last_cut: float = -math.inf
-    _latencies: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=512))
+    _floors: list[float] = field(default_factory=lambda: [math.inf, math.inf])  # this, last
+    _epoch: int = 0  # of BASELINE_SECONDS / 2 each
     _average: float | None = None
     _failures: deque[bool] = field(default_factory=lambda: deque(maxlen=FAILURE_WINDOW))
     _next_send: float = 0.0
@@ -168,16 +169,19 @@ class HostControl:
             self.highest_level = max(self.highest_level, self.allowed)
 
     def _observe(self, seconds: float, now: float) -> float:
-        """Add a response time; the baseline (least in the last ``BASELINE_SECONDS``)."""
-        latencies = self._latencies
-        latencies.append((now, seconds))
-        while latencies and latencies[0][0] < now - BASELINE_SECONDS:
-            latencies.popleft()
+        """Add a response time; the baseline: the least of this half of ``BASELINE_SECONDS``
+        and the one before (so it follows the host within 15 to 30 s, in O(1))."""
+        epoch = math.floor(now / (BASELINE_SECONDS / 2))
+        if epoch != self._epoch:
+            last = self._floors[0] if epoch == self._epoch + 1 else math.inf
+            self._floors = [math.inf, last]
+            self._epoch = epoch
+        self._floors[0] = min(self._floors[0], seconds)
         if self._average is None:
             self._average = seconds
         else:
             self._average += LATENCY_WEIGHT * (seconds - self._average)
-        return min(s for _, s in latencies)
+        return min(self._floors)
 
     def _cut(self, now: float, factor: float, why: str) -> None:
         self.level = max(1.0, math.floor(self.level * factor))
