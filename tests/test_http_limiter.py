@@ -6,6 +6,7 @@ window with generous slack) and every record once, in order; no wall-clock asser
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -162,3 +163,21 @@ def test_requests_per_second_is_a_budget_per_host() -> None:
     times = [t for t, *_ in api.arrivals]
     busiest = max(sum(1 for u in times if t <= u < t + 0.5) for t in times)
     assert busiest <= 25 + 5
+
+
+def test_the_summary_names_the_level_each_host_reached(
+    caplog: pytest.LogCaptureFixture, no_retry_wait: None
+) -> None:
+    with PagedAPI(records=300, storm=range(20, 22)) as api:
+        caplog.set_level("INFO")
+        sync(config(api, PAGE_NUMBER))
+    line = next(r.getMessage() for r in caplog.records if ": host http" in r.getMessage())
+    found = re.match(
+        rf"Stream 'items': host {api.url}: up to (\d+) requests in flight "
+        r"\(level reached (\d+) of 16, now \d+\), \d+ cuts? \([^)]*429: 1[^)]*\), 1 response 429, "
+        r"pace [\d.]+ requests/s learned from 429s$",
+        line,
+    )
+    assert found, line
+    most, level = int(found[1]), int(found[2])
+    assert level >= most >= api.most_in_flight > 1
