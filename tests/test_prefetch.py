@@ -2,7 +2,8 @@
 
 What a user would notice: every record once and in order, no request past a known total, at
 most ``max_concurrency - 1`` wasted requests when the end is only found by an empty page, no
-fetching ahead from a server that caps the page size, and none after it answers 429.
+fetching ahead from a server that caps the page size, and fewer pages ahead after a 429 (the
+host's adaptive level is cut, and a pace learned).
 """
 
 from __future__ import annotations
@@ -104,7 +105,8 @@ def test_a_server_capping_the_page_size_is_not_fetched_ahead(api: FaultServer) -
     assert api.most_in_flight == 1
 
 
-def test_a_429_ends_fetching_ahead(api: FaultServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_429_cuts_fetching_ahead(api: FaultServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 429 comes at a level of 3 (page 4): halved to one request at a time."""
     monkeypatch.setattr(requester, "sleep", lambda seconds: None)
     api.inject("/items", page=4, fault="status", status=429, retry_after=1)
     messages = sync(config(api, PAGE_NUMBER))
