@@ -26,7 +26,7 @@ OFFSET_PARAMS = {"offset", "skip", "start", "startindex", "pageoffset"}
 LIMIT_PARAMS = {"limit", "top", "size", "pagesize", "maxresults", "pagelimit", "perpage", "count"}
 CURSOR_PARAMS = {"cursor", "after", "startingafter", "pagetoken", "nexttoken", "continuation"}
 CURSOR_PARAMS |= {"continuationtoken", "marker", "token", "nextcursor", "pagecursor", "pageafter"}
-CURSOR_PARAMS |= {"startcursor", "scrollid", "nextpagetoken", "next"}
+CURSOR_PARAMS |= {"startcursor", "scrollid", "nextpagetoken", "next", "paginationtoken"}
 AFTER_PARAMS = {"startingafter", "after", "afterid", "sinceid", "startafter"}
 LINK_FIELDS = {"next", "nexturl", "nextlink", "nextpageurl", "odatanextlink", "nexthref"}
 TOKEN_FIELDS = {"nextcursor", "cursor", "nexttoken", "nextpagetoken", "continuation"}
@@ -116,6 +116,28 @@ def page_size(param: Param) -> tuple[int, str]:
 Fields = dict[tuple[str, ...], Node]
 
 
+CREDENTIAL = re.compile(
+    r"\b(?:authentication|authori[sz]ation|access token|api key|bearer)\b", re.I
+)
+
+
+def is_credential(param: Param) -> bool:
+    """A query parameter that carries the caller's credentials, not a page token (Slack's
+    ``token``: 'Authentication token. Requires scope: …')."""
+    return bool(CREDENTIAL.search(param.description))
+
+
+def is_token(param: Param) -> bool:
+    """An ``offset``-named parameter that takes an opaque token, not a number (Asana's
+    ``offset``: a string, 'Offset token', example ``eyJ0eXAiOJiKV1iQ…``)."""
+    if param.type != "string":
+        return False
+    sample = next((v for v in (param.attr("example"), param.attr("default")) if v), None)
+    if isinstance(sample, str) and not sample.strip().isdigit():
+        return True
+    return bool(re.search(r"\btoken\b", param.description, re.I))
+
+
 def _totals(
     fields: Fields, op: Operation, trust: bool, *, pages: bool = True
 ) -> tuple[dict[str, Any], str]:
@@ -171,6 +193,9 @@ def guess(
         evidence = f"response field '{path}' (a next link)" + why_size
         return Guess({"type": "json_link", "next_url_path": path}, [evidence], first)
     offset, limit = _param(query, OFFSET_PARAMS), _param(query, LIMIT_PARAMS)
+    opaque = offset if offset is not None and is_token(offset) else None
+    if opaque is not None:
+        offset = None
     if offset is not None and limit is not None:
         value, why = page_size(limit)
         options, total_why = _totals(fields, op, trust_body, pages=False)
@@ -182,8 +207,13 @@ def guess(
     page = _param(query, PAGE_PARAMS)
     if page is not None:
         return _page_number(page, size, fields, op, trust_body)
-    token = _first(fields, TOKEN_FIELDS, "string", "integer")
-    cursors = [p for p in query.values() if norm(p.name) in CURSOR_PARAMS]
+    token_names = TOKEN_FIELDS | ({norm(opaque.name)} if opaque else set())
+    token = _first(fields, token_names, "string", "integer")
+    cursors = [
+        p
+        for p in query.values()
+        if (norm(p.name) in CURSOR_PARAMS and not is_credential(p)) or p is opaque
+    ]
     if token and cursors:
         return _cursor(token, cursors, size, fields, first)
     after = next((p for p in cursors if norm(p.name) in AFTER_PARAMS), None)
