@@ -87,6 +87,14 @@ def set_body_path(request: HTTPRequest, dotted: str, value: Any) -> None:
     node[last] = value
 
 
+def write_value(request: HTTPRequest, param: str | None, body_path: str | None, value: Any) -> None:
+    """Send ``value`` at a JSON body path when one is configured, else as a query param."""
+    if body_path:
+        set_body_path(request, body_path, value)
+    elif param:
+        request.params[param] = value
+
+
 @dataclass(frozen=True, eq=False)
 class PaginatorOptions(Options):
     """The options every paginator has: none (``single_page``, ``auto``)."""

@@ -20,7 +20,7 @@ from tap_restgeneric.paginators.base import (
     Stop,
     StopOptions,
     read_path,
-    set_body_path,
+    write_value,
 )
 from tap_restgeneric.paginators.ranges import HEADER_NAME
 from tap_restgeneric.records.selectors import compile_path, first_value
@@ -90,16 +90,9 @@ class NextPageNumberPaginator(Paginator):
         """Send the page number (once known) and the page size (if configured)."""
         options = self.options
         if token is not None:
-            self._write(request, options.page_param, options.page_body_path, token)
+            write_value(request, options.page_param, options.page_body_path, token)
         if options.limit is not None:
-            self._write(request, options.limit_param, options.limit_body_path, options.limit)
-
-    @staticmethod
-    def _write(request: HTTPRequest, param: str | None, body_path: str | None, value: Any) -> None:
-        if body_path:
-            set_body_path(request, body_path, value)
-        elif param:
-            request.params[param] = value
+            write_value(request, options.limit_param, options.limit_body_path, options.limit)
 
     def explain(self, token: Any) -> str:
         """``page=3: the next page number in next_page_path 'meta.next_page'``."""

@@ -24,7 +24,7 @@ from tap_restgeneric.paginators.base import (
     StopOptions,
     has_more,
     read_path,
-    set_body_path,
+    write_value,
 )
 from tap_restgeneric.records.selectors import compile_path, first_value
 
@@ -107,16 +107,9 @@ class RangePaginator(Paginator):
     def apply(self, request: HTTPRequest, token: Any) -> None:
         """Write the page/offset number and the page size into the query or body."""
         options = self.options
-        self._write(request, options.value_param, options.value_body_path, token)
+        write_value(request, options.value_param, options.value_body_path, token)
         if options.limit is not None:
-            self._write(request, options.limit_param, options.limit_body_path, options.limit)
-
-    @staticmethod
-    def _write(request: HTTPRequest, param: str | None, body_path: str | None, value: Any) -> None:
-        if body_path:
-            set_body_path(request, body_path, value)
-        elif param:
-            request.params[param] = value
+            write_value(request, options.limit_param, options.limit_body_path, options.limit)
 
     def ends_on_empty_page(self) -> bool:
         """With stop_after_empty_page (the default)."""
