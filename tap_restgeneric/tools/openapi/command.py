@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from tap_restgeneric.cli import read_config_file
 from tap_restgeneric.config.fields import MAX_NODES, count_nodes
 from tap_restgeneric.config.raw import ResourceConfig, RestApiConfig
 from tap_restgeneric.config.resources import MAX_RESOURCES
 from tap_restgeneric.tools.common import ToolError, err
 from tap_restgeneric.tools.importer import PLACEHOLDER
 from tap_restgeneric.tools.openapi.auth import guess_auth
+from tap_restgeneric.tools.openapi.check import PAGES, Verdict, check, table
 from tap_restgeneric.tools.openapi.loading import Document, is_url, load
 from tap_restgeneric.tools.openapi.operations import Operation, operations
 from tap_restgeneric.tools.openapi.refs import Refs
@@ -140,16 +142,47 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--exclude", nargs="+", default=[], metavar="PATTERN", help="leave these paths out"
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help=(
+            "request the first two pages of every resource with the tap itself, prove each "
+            "guess (records found, page 2 new or a proven end, the schema fits), fix what the "
+            "evidence shows, print a verdict table; exit 1 when a resource failed"
+        ),
+    )
+    parser.add_argument(
+        "--settings",
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help='tap settings for --check only, not written (e.g. {"secrets": {...}})',
+    )
     parser.add_argument("-o", "--output", help="write the JSON config here (default: stdout)")
     parser.add_argument("--report", help="write the report here (default: stderr)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Import, write the config and the report; exit 1 when the config does not validate."""
+    """Import (and --check), write the config and the report; exit 1 when the config does not
+    validate or a checked resource failed."""
     config, report = convert(
         args.spec, given_base=args.base_url, include=args.include, exclude=args.exclude
     )
+    verdicts: list[Verdict] = []
+    unchecked: list[str] = []
+    if args.check and not report.errors:
+        settings: dict[str, Any] = {}
+        for name in args.settings:
+            try:
+                settings |= read_config_file(name)
+            except ValueError as exc:
+                raise ToolError(str(exc)) from None
+        try:
+            fixed, verdicts = check(dict(config), settings)
+            config = fixed  # type: ignore[assignment]
+        except ToolError as exc:  # the tap cannot be built (a secret not set): nothing checked
+            unchecked = exc.lines
     rendered = json.dumps(config, indent=2, ensure_ascii=False) + "\n"
     if args.output:
         Path(args.output).write_text(rendered, encoding="utf-8")
@@ -162,6 +195,20 @@ def run(args: argparse.Namespace) -> int:
     else:
         for line in lines:
             err(line)
+    failed = [v for v in verdicts if v.status == "failed"]
+    if verdicts:
+        err("")
+        err(f"check: the first {PAGES} pages of each resource")
+        for line in table(verdicts):
+            err(line)
+        fixed_count = sum(v.status == "fixed" for v in verdicts)
+        names = f" ({', '.join(v.resource for v in failed)})" if failed else ""
+        err(
+            f"check: {len(verdicts) - len(failed) - fixed_count} ok, {fixed_count} fixed, "
+            f"{len(failed)} failed{names}"
+        )
+    for line in unchecked:
+        err(f"check: not run: {line.removeprefix('--check: ')}")
     if args.output:
         err(f"wrote {args.output}")
-    return 1 if report.errors else 0
+    return 1 if report.errors or failed or unchecked else 0
