@@ -6,7 +6,9 @@ right or wrong, and run the command in-process against the session's demo server
 resource is checked with the parent's first record, wrong guesses the data disproves are fixed
 (``base_page`` when page 0 is refused, a ``data_selector`` that finds nothing beside one array of
 objects, a schema type the records contradict), a fix is kept only when the resource then
-passes, and a wrong credential fails every resource with one line, never printed. The slow test
+passes, and a wrong credential fails every resource with one line, never printed. A local API
+that answers page 0 as page 1 gets ``base_page`` 1 (written 0 or left to default), one that
+ignores ``offset`` fails in one line, an empty collection is ok. The slow test
 hand-edits the document Litestar writes (tests/real) and lets ``--check`` repair it against the
 running app, then runs the tap with the fixed config: 137 ids per stream.
 """
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from large_api import Api, Reply
 from promise_server import run_into_target
 from real_servers import check_ids, ids, serving
 
@@ -27,6 +30,7 @@ from tap_restgeneric.demo import DemoServer
 from tap_restgeneric.demo.routes import CREDENTIALS
 from tap_restgeneric.tools.__main__ import main
 from tap_restgeneric.tools.openapi.check import object_arrays, widen
+from tap_restgeneric.tools.openapi.command import convert
 from tap_restgeneric.tools.validate import check_config
 
 TOKEN = CREDENTIALS["s005_token"]
@@ -244,6 +248,84 @@ def test_widen_and_object_arrays() -> None:
     body = {"meta": {"n": 1}, "data": {"rows": [{"a": 1}], "tags": ["x"]}, "empty": []}
     assert list(object_arrays(body)) == ["data.rows"]
     assert list(object_arrays([{"a": 1}])) == ["$"]
+
+
+THINGS = [{"id": i, "name": f"thing {i}"} for i in range(1, 26)]
+
+
+def things(query: dict[str, str]) -> Reply:
+    """25 things, pages from 1 (page 0 answered as page 1, as lenient APIs do), 10 a page."""
+    page = max(int(query.get("page", "1")), 1)
+    body = {"things": THINGS[(page - 1) * 10 : page * 10]}
+    return 200, {"Content-Type": "application/json"}, json.dumps(body).encode(), False
+
+
+def stuck(query: dict[str, str]) -> Reply:
+    """An API that ignores ``offset``: every page is the first."""
+    body = {"things": THINGS[: int(query.get("limit", "10"))]}
+    return 200, {"Content-Type": "application/json"}, json.dumps(body).encode(), False
+
+
+def empty(query: dict[str, str]) -> Reply:
+    """An empty collection."""
+    return 200, {"Content-Type": "application/json"}, b'{"things": []}', False
+
+
+def lenient_document(url: str, page_schema: dict[str, Any]) -> dict[str, Any]:
+    """``/things`` paged by ``page`` (schema given), ``/stuck`` by offset/limit, ``/empty``."""
+    thing = {
+        "type": "object",
+        "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
+    }
+    envelope = {"type": "object", "properties": {"things": {"type": "array", "items": thing}}}
+    ok = {"200": {"description": "ok", "content": {"application/json": {"schema": envelope}}}}
+
+    def param(name: str, **schema: Any) -> dict[str, Any]:
+        return {"name": name, "in": "query", "schema": {"type": "integer", **schema}}
+
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "things", "version": "1"},
+        "servers": [{"url": url}],
+        "paths": {
+            "/things": {"get": {"parameters": [param("page", **page_schema)], "responses": ok}},
+            "/stuck": {"get": {"parameters": [param("offset"), param("limit")], "responses": ok}},
+            "/empty": {"get": {"responses": ok}},
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("page_schema", "written"),
+    [({"minimum": 0}, True), ({}, False)],
+    ids=["base_page-0-written", "base_page-defaulted"],
+)
+def test_pages_0_and_1_alike_mean_base_page_1(
+    tmp_path: Path, page_schema: dict[str, Any], written: bool
+) -> None:
+    """Page 0 answered as page 1: with ``base_page`` 0 written the tap finds page 1 repeated
+    (an unproven end), left to default it heals; either way ``--check`` writes 1. An API that
+    ignores ``offset`` fails in one line; an empty collection is proven by its empty array."""
+    with Api(routes={"/things": things, "/stuck": stuck, "/empty": empty}) as api:
+        document = lenient_document(api.url, page_schema)
+        doc, out = tmp_path / "doc.json", tmp_path / "config.json"
+        doc.write_text(json.dumps(document))
+        guessed, _ = convert(str(doc))  # the import alone: base_page 0 written, or left out
+        paginator = resource(dict(guessed), "things")["endpoint"]["paginator"]
+        assert paginator.get("base_page", "unset") == (0 if written else "unset")
+        status, config, err, rows = status_config_err(
+            main(["import-openapi", str(doc), "--check", "-o", str(out)]), out
+        )
+    assert status == 1, err
+    assert verdict(rows["things"]) == "fixed: base_page 1 (pages 0 and 1 came back the same)"
+    assert resource(config, "things")["endpoint"]["paginator"]["base_page"] == 1
+    assert rows["things"].split()[1:3] == ["2", "20"]
+    assert verdict(rows["empty"]) == "ok"
+    assert rows["empty"].split()[1:3] == ["1", "0"]
+    stuck_verdict = verdict(rows["stuck"])
+    assert stuck_verdict.startswith("failed: page 2 (GET "), stuck_verdict
+    assert "not a proven end" in stuck_verdict
+    assert "check: 1 ok, 1 fixed, 1 failed (stuck)" in err
 
 
 @pytest.mark.slow
