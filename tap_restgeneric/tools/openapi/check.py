@@ -231,6 +231,13 @@ class ResourceCheck:
         self.config = json.loads(json.dumps(config))  # no shared parts: fixes stay local
         self.settings = settings
         self.contexts: dict[str, dict[str, Any] | None] = {}
+        self._tap: TapRestGeneric | None = None
+
+    def tap(self) -> TapRestGeneric:
+        """The tap for the config as it is now (built again after a fix)."""
+        if self._tap is None:
+            self._tap = build({**self.settings, **self.config})
+        return self._tap
 
     def resources(self) -> list[dict[str, Any]]:
         """The config's resource dicts (string resources are not checked)."""
@@ -253,14 +260,13 @@ class ResourceCheck:
         verdict = Verdict(name)
         original = json.loads(json.dumps(resource))
         for _ in range(ROUNDS + 1):
-            tap = build({**self.settings, **self.config})
+            tap = self.tap()
             try:
                 with quiet_logs(logging.ERROR):
                     self.prove(tap, name, verdict)
             except Fix as fix:
                 if len(verdict.fixes) >= ROUNDS:
-                    resource.clear()
-                    resource.update(original)
+                    self.restore(resource, original)
                     tried = "; ".join(verdict.fixes)
                     verdict.status = "failed"
                     verdict.detail = f"{fix.what} still needed after trying: {tried}"
@@ -268,12 +274,12 @@ class ResourceCheck:
                 fix.apply(resource)
                 verdict.fixes.append(fix.what)
                 self.contexts.clear()
+                self._tap = None
                 continue
             except Failed as exc:
                 why = str(exc).removeprefix(f"stream {stream_name(tap, name)!r}: ")
                 if verdict.fixes:  # a fix that does not pass is not kept
-                    resource.clear()
-                    resource.update(original)
+                    self.restore(resource, original)
                     why += f" (after trying: {'; '.join(verdict.fixes)})"
                 verdict.status, verdict.detail = "failed", REDACT(why)
                 return verdict
@@ -281,6 +287,13 @@ class ResourceCheck:
                 verdict.status, verdict.detail = "fixed", "; ".join(verdict.fixes)
             return verdict
         return verdict  # pragma: no cover (the loop returns)
+
+    def restore(self, resource: dict[str, Any], original: dict[str, Any]) -> None:
+        """Put back the resource as imported (its fixes did not pass)."""
+        resource.clear()
+        resource.update(original)
+        self.contexts.clear()
+        self._tap = None
 
     def context(self, tap: TapRestGeneric, stream: RestGenericStream) -> dict[str, Any] | None:
         """The context from the first record of the parent's first page (parents recursively)."""
