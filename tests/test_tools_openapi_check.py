@@ -353,3 +353,27 @@ def test_litestar_hand_edited_document_fixed_against_the_app(tmp_path: Path) -> 
         assert verdict(rows["cursor_items"]) == f"fixed: {widened}"
         loaded = run_into_target(config, tmp_path / "run")
     check_ids(loaded, dict.fromkeys(["offset_items", "classic_items", "cursor_items"], ids()))
+
+
+def test_a_fix_that_does_not_pass_is_not_kept(tmp_path: Path) -> None:
+    """Page 0 refused (400) suggests base_page 1, but page 1 is refused too: the resource fails,
+    saying what was tried, and the config keeps the import's base_page 0."""
+
+    def refused(query: dict[str, str]) -> Reply:
+        return 400, {"Content-Type": "application/json"}, b'{"error": "bad page"}', False
+
+    with Api(routes={"/things": refused}) as api:
+        document = lenient_document(api.url, {"minimum": 0})
+        del document["paths"]["/stuck"], document["paths"]["/empty"]
+        doc, out = tmp_path / "doc.json", tmp_path / "config.json"
+        doc.write_text(json.dumps(document))
+        status, config, err, rows = status_config_err(
+            main(["import-openapi", str(doc), "--check", "-o", str(out)]), out
+        )
+    assert status == 1, err
+    line = verdict(rows["things"])
+    assert line.startswith("failed: GET http://127.0.0.1:"), line
+    assert "/things?page=1" in line  # the re-check's request, with the fix
+    assert "failed with status 400" in line
+    assert line.endswith("(after trying: base_page 1 (page 0 was refused))"), line
+    assert resource(config, "things")["endpoint"]["paginator"]["base_page"] == 0
