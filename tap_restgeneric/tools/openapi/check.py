@@ -130,6 +130,8 @@ def walk(stream: RestGenericStream, context: dict[str, Any] | None, pages: int) 
             seen.bodies.append(body_of(step))
     except (UnprovenEnd, StreamRequestError, IncrementalError) as exc:
         seen.error = str(exc)
+    except Exception as exc:  # one resource's surprise is its verdict, not a crash
+        seen.error = f"{type(exc).__name__}: {exc}"
     base = getattr(sequence.paginator, "base_page", None)
     options = getattr(sequence.paginator, "options", None)
     seen.healed_base = base == 1 and bool(getattr(options, "base_defaulted", False))
