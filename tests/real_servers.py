@@ -55,6 +55,7 @@ PORTS = {
     "ninja": 8784,
     "litestar": 8785,
     "feathers": 8786,
+    "fastapi": 8787,
 }
 COUNT = 137  # not a multiple of any page size the examples use
 START = datetime(2024, 1, 1, tzinfo=timezone.utc)

@@ -4,10 +4,13 @@ tests/real/serve_fastapi.py (``.venv-real``) serves the 137 items through fastap
 ``Page`` (page/size, total, pages), ``LimitOffsetPage`` (limit/offset, total) and ``CursorPage``
 (``cursor`` in, ``next_page`` out). The test fetches FastAPI's own ``/openapi.json`` over HTTP,
 runs ``restgeneric import-openapi URL --check -o config.json``, then the tap with that config
-piped into target-jsonl: every stream has exactly the ids 1..137. The importer leaves the cursor
-endpoint to ``auto`` (no response field it knows as a cursor: ``next_page``); ``--check`` writes
-the paginator the tap detected on the first two pages. With the bearer token required, a wrong
+piped into target-jsonl: every stream has exactly the ids 1..137. The import alone (no
+``--check``) already guesses all three paginators: ``page_number``, ``offset`` and ``cursor``
+(``next_page`` is a string there, an opaque cursor fed to the ``cursor`` parameter), so
+``--check`` proves each ``ok`` and fixes nothing. With the bearer token required, a wrong
 credential fails the check with one line per resource (the 401), and the token is never printed.
+The configs a user writes by hand from fastapi-pagination's docs (examples/real/fastapi_*.json)
+are run too, every stream's ids checked exactly.
 """
 
 from __future__ import annotations
@@ -17,7 +20,17 @@ from pathlib import Path
 
 import pytest
 from promise_server import run_into_target
-from real_servers import TOKEN, RealServer, check_ids, ids, server_fixture, serving
+from real_servers import (
+    REAL_EXAMPLES,
+    TOKEN,
+    RealServer,
+    check_ids,
+    check_streams,
+    ids,
+    real_config,
+    server_fixture,
+    serving,
+)
 
 from tap_restgeneric.tools.__main__ import main
 
@@ -25,6 +38,43 @@ pytestmark = pytest.mark.slow
 
 fastapi = server_fixture("fastapi")
 STREAMS = ("items", "items_limit_offset", "items_cursor")
+
+
+@pytest.mark.parametrize(
+    ("config", "streams"),
+    [
+        ("fastapi_page", ["items", "tools"]),
+        ("fastapi_cursor", ["items", "kitchen"]),
+    ],
+)
+def test_hand_written_configs_load_every_record_once(
+    fastapi: RealServer, tmp_path: Path, config: str, streams: list[str]
+) -> None:
+    """``Page`` (page from 1, size 20, ``pages`` as the page count) and ``CursorPage``
+    (``next_page`` fed back as ``cursor``, ending at its null), as a user writes them."""
+    assert main(["validate", str(REAL_EXAMPLES / f"{config}.json")]) == 0
+    check_streams(run_into_target(real_config(config, fastapi), tmp_path), streams)
+
+
+def test_fastapi_pagination_import_guesses_every_paginator_without_check(
+    fastapi: RealServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The plain import (no ``--check``) writes page_number, offset and cursor: the cursor
+    endpoint's string ``next_page`` paired with its ``cursor`` parameter, said in the report."""
+    out = tmp_path / "config.json"
+    assert main(["import-openapi", fastapi.url + "/openapi.json", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    config = json.loads(out.read_text())
+    types = {r["name"]: r["endpoint"]["paginator"]["type"] for r in config["resources"]}
+    assert types == {
+        "items": "page_number",
+        "items_limit_offset": "offset",
+        "items_cursor": "cursor",
+    }
+    assert (
+        "  paginator: cursor from response field 'next_page' feeds query parameter 'cursor' (the "
+        "only cursor-like parameter); a string, so an opaque cursor, not a page number"
+    ) in err.splitlines(), err
 
 
 def test_fastapi_pagination_import_check_and_run(
@@ -36,8 +86,8 @@ def test_fastapi_pagination_import_check_and_run(
     rows = {line.split()[0]: line for line in err.splitlines() if line.startswith("items")}
     assert rows["items"].split()[1:] == ["2", "137", "ok"]
     assert rows["items_limit_offset"].split()[1:] == ["2", "137", "ok"]
-    assert rows["items_cursor"].split()[1:4] == ["2", "137", "fixed:"]
-    assert "check: 2 ok, 1 fixed, 0 failed" in err
+    assert rows["items_cursor"].split()[1:] == ["2", "137", "ok"]
+    assert "check: 3 ok, 0 fixed, 0 failed" in err
     config = json.loads(out.read_text())
     found = {r["name"]: r["endpoint"] for r in config["resources"]}
     assert found["items"]["paginator"] == {
@@ -59,6 +109,8 @@ def test_fastapi_pagination_import_check_and_run(
         "type": "cursor",
         "cursor_path": "next_page",
         "cursor_param": "cursor",
+        "limit": 100,
+        "limit_param": "size",
     }
     assert {e["data_selector"] for e in found.values()} == {"items"}
     assert main(["validate", str(out)]) == 0
@@ -96,4 +148,4 @@ def test_fastapi_wrong_bearer_token_fails_the_check_in_one_line_each(
         "type": "bearer",
         "token": {"secret": "token"},
     }
-    assert "check: 2 ok, 1 fixed, 0 failed" in good
+    assert "check: 3 ok, 0 fixed, 0 failed" in good

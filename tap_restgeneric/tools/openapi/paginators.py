@@ -34,6 +34,7 @@ TOKEN_FIELDS |= {"continuationtoken", "endcursor", "nextmarker", "scrollid", "af
 PAGES_FIELDS = {"totalpages", "pages", "pagecount", "numpages", "lastpage"}
 RECORDS_FIELDS = {"total", "count", "totalcount", "totalitems", "totalresults", "totalrecords"}
 RECORDS_FIELDS |= {"totalelements", "totalentries", "totalsize", "numresults"}
+NEXT_FIELDS = {"nextpage", "nextcursor", "nextpagetoken"}  # a string: a cursor; an integer: a page
 MORE_FIELDS = {"hasmore", "hasnext", "hasnextpage", "more", "moreresults"}
 RECORDS_HEADERS = {"x-total-count", "x-total", "total-count", "x-total-results"}
 PAGES_HEADERS = {"x-total-pages", "x-page-count"}
@@ -87,6 +88,25 @@ def _first(fields: dict[tuple[str, ...], Node], names: set[str], *types: str) ->
         p
         for p, node in fields.items()
         if norm(p[-1]) in names and (not types or set(kinds(node)) & set(types))
+    ]
+    return min(hits, key=len) if hits else None
+
+
+def _next_field(fields: dict[tuple[str, ...], Node], kind: str) -> tuple[str, ...] | None:
+    """The shallowest ``next_page``/``next_cursor``/``next_page_token``/``cursor.next`` field
+    of ``kind`` only (a ``string`` that may not also be an ``integer``, or the reverse); a
+    string declared as a URL is a next link, not a cursor."""
+    other = "integer" if kind == "string" else "string"
+    hits = [
+        p
+        for p, node in fields.items()
+        if (
+            norm(p[-1]) in NEXT_FIELDS
+            or (len(p) > 1 and (norm(p[-2]), p[-1]) == ("cursor", "next"))
+        )
+        and kind in kinds(node)
+        and other not in kinds(node)
+        and node.raw("format") not in ("uri", "url")
     ]
     return min(hits, key=len) if hits else None
 
@@ -178,6 +198,8 @@ def guess(
     fields = body_fields(op.body, selector) if trust_body else {}
     size = _param(query, SIZE_PARAMS)
     link = _first(fields, LINK_FIELDS, "string")
+    if link and len(link) > 1 and norm(link[-2]) == "cursor":
+        link = None  # ``cursor.next``: the next cursor, not a URL
     href = next(
         (p for p in fields if len(p) > 1 and norm(p[-2]) == "next" and p[-1] == "href"), None
     )
@@ -205,10 +227,12 @@ def guess(
         evidence = f"query parameters '{offset.name}' and '{limit.name}' (limit {value}: {why})"
         return Guess(config, [evidence + (f"; total from {total_why}" if total_why else "")])
     page = _param(query, PAGE_PARAMS)
+    if page is not None and (number := _next_field(fields, "integer")):
+        return _next_page(page, number, size, first)
     if page is not None:
         return _page_number(page, size, fields, op, trust_body)
     token_names = TOKEN_FIELDS | ({norm(opaque.name)} if opaque else set())
-    token = _first(fields, token_names, "string", "integer")
+    token = _first(fields, token_names, "string", "integer") or _next_field(fields, "string")
     cursors = [
         p
         for p in query.values()
@@ -233,6 +257,20 @@ def _after_last(
         evidence += f"; field '{json_path(more)}' says when to stop"
     else:
         evidence += "; no has_more field: paging ends on an empty page"
+    if size is not None:
+        config |= {"limit": first[size.name], "limit_param": size.name}
+    return Guess(config, [evidence])
+
+
+def _next_page(
+    page: Param, number: tuple[str, ...], size: Param | None, first: dict[str, Any]
+) -> Guess:
+    """``next_page``: an integer field names the next page number, sent back as ``page``."""
+    path = json_path(number)
+    config: dict[str, Any] = {"type": "next_page", "next_page_path": path}
+    config["page_param"] = page.name
+    evidence = f"response field '{path}' (an integer: the next page number) feeds query"
+    evidence += f" parameter '{page.name}'; paging ends when it is null"
     if size is not None:
         config |= {"limit": first[size.name], "limit_param": size.name}
     return Guess(config, [evidence])
@@ -287,6 +325,8 @@ def _cursor(
     if size is not None:
         config |= {"limit": first[size.name], "limit_param": size.name}
     evidence = f"response field '{json_path(token)}' feeds query parameter '{param.name}' ({how})"
+    if norm(token[-1]) == "nextpage" or token[-1] == "next":
+        evidence += "; a string, so an opaque cursor, not a page number"
     return Guess(config, [evidence])
 
 
