@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from tap_restgeneric.tools import importer, preview, validate
+from tap_restgeneric.tools import importer, partitions, preview, validate
 from tap_restgeneric.tools.common import ToolError, err
 from tap_restgeneric.tools.openapi import command as openapi
 
@@ -22,6 +22,7 @@ def parser() -> argparse.ArgumentParser:
     preview.add_parser(commands)
     importer.add_parser(commands)
     openapi.add_parser(commands)
+    partitions.add_parser(commands)
     return main_parser
 
 
