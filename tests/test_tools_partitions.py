@@ -169,6 +169,25 @@ def test_boundaries_stay_disjoint_whatever_range_start_and_range_end_say(
     assert got == [("open", "open"), ("closed", "open"), ("closed", "open")]
 
 
+def test_the_end_is_the_option_else_the_end_value_else_now(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    base = write(tmp_path, "c.json", one_resource(incremental(end_value="2024-01-09T00:00:00Z")))
+    parts, _ = partitions(capsys, base, "--by", "window", "--count", "2")
+    assert window_bounds(parts, "items")[-1]["end_value"] == "2024-01-09T00:00:00Z"
+    parts, _ = partitions(capsys, base, "--by", "window", "--count", "2", "--end", "2024-01-03")
+    assert [b["end_value"] for b in window_bounds(parts, "items")] == [
+        "2024-01-02T00:00:00Z",
+        "2024-01-03T00:00:00Z",
+    ]
+    now = write(tmp_path, "now.json", one_resource(incremental()))
+    before = datetime.now(UTC).replace(microsecond=0)
+    parts, _ = partitions(capsys, now, "--by", "window", "--count", "2")
+    last = parse_point(window_bounds(parts, "items")[-1]["end_value"])
+    assert isinstance(last, datetime)
+    assert before <= last <= datetime.now(UTC)
+
+
 def test_a_param_level_incremental_becomes_the_endpoint_form(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -314,12 +333,24 @@ def test_merge_state_command_reads_state_files_named_by_state_id(
 # end to end: the demo API
 
 
-@pytest.mark.parametrize("args", [["--count", "3"], ["--window", "P1D"]])
+@pytest.mark.parametrize(
+    ("seed", "streams", "args"),
+    [
+        ("seed_000_incremental", ("crm_contacts", "signing_links", "user"), ["--count", "3"]),
+        ("seed_000_incremental", ("crm_contacts", "user_modified_documents"), ["--window", "P1D"]),
+        # cursor paging, epoch params, row_order asc: each window stops past its end
+        ("seed_003_incremental", ("customers", "account", "custom_fields"), ["--count", "4"]),
+    ],
+)
 def test_window_partitions_against_the_demo_write_one_full_run_each_record_once(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str]
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    seed: str,
+    streams: tuple[str, ...],
+    args: list[str],
 ) -> None:
     with DemoServer(port=0, faults=False) as server:
-        config = example("seed_000_incremental", server.url)
+        config = example(seed, server.url)
         full = sync(config)
         base = write(tmp_path, "config.json", config)
         end = "2024-01-20T00:00:00Z"  # after every demo record's updated_at
@@ -334,12 +365,13 @@ def test_window_partitions_against_the_demo_write_one_full_run_each_record_once(
             if "window" in part:  # a backfill: no bookmark of its own
                 assert done[part["name"]]["bookmarks"][part["window"]["stream"]] == {}
     assert len([p for p in parts if "window" in p]) > 2
-    for stream in ("crm_contacts", "signing_links", "user", "user_modified_documents"):
+    for stream in streams:
         once = [r["id"] for r in records(full, stream)]
+        assert once, stream
         assert sorted(written[stream]) == sorted(once), stream
         assert len(written[stream]) == len(set(written[stream])), stream
     state, _ = combined_state(parts, done)
-    assert state["bookmarks"]["crm_contacts"] == {
+    assert state["bookmarks"][streams[0]] == {
         "replication_key": "updated_at",
         "replication_key_value": end,
     }

@@ -1,14 +1,17 @@
-"""Contiguous cursor ranges for ``restgeneric partitions`` and the merge rule of their bookmarks."""
+"""Contiguous cursor ranges for ``restgeneric partitions``, and the merge of their states."""
 
 from __future__ import annotations
 
+import argparse
 import itertools
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from tap_restgeneric.records.cursors import as_datetime, detect_format, parse_point, render
-from tap_restgeneric.tools.common import ToolError
+from tap_restgeneric.tools.common import ToolError, err, out
 
 UNITS = {"date": timedelta(days=1), "epoch_ms": timedelta(milliseconds=1)}
 """The smallest step a boundary can be written in (a second for every other format)."""
@@ -108,3 +111,38 @@ def combined_state(
         gap = f"; window {done + 1} ({parts[done]['name']}) is missing" if done < len(parts) else ""
         notes.append(f"{stream}: windows 1-{done} of {len(parts)} complete{gap}: {last['end']}")
     return {"bookmarks": bookmarks}, notes
+
+
+def merge(args: argparse.Namespace) -> int:
+    """Print the combined state of the completed partitions (named by their state files)."""
+    if not args.manifest:
+        raise ToolError("--merge-state needs --manifest PARTITIONS.json (the partitions list)")
+    manifest = read_json(args.manifest)
+    if not isinstance(manifest, list) or not all(isinstance(p, dict) for p in manifest):
+        raise ToolError(f"{args.manifest}: not a partitions list")
+    known = {p.get("state_id") for p in manifest}
+    states: dict[str, dict[str, Any]] = {}
+    for name in args.merge_state:
+        state_id = Path(name).name.removesuffix(".json")
+        if state_id not in known:
+            raise ToolError(f"{name}: no partition has the state id {state_id!r}")
+        state = read_json(name)
+        if isinstance(state, dict) and isinstance(state.get("singer_state"), dict):
+            state = state["singer_state"]  # as ``meltano state get`` prints it
+        if not isinstance(state, dict):
+            raise ToolError(f"{name}: not a Singer state (an object)")
+        states[state_id] = state
+    by_id = {p["state_id"]: p["name"] for p in manifest}
+    state, notes = combined_state(manifest, {by_id[k]: v for k, v in states.items()})
+    for note in notes:
+        err(note)
+    out(json.dumps(state, indent=2))
+    return 0
+
+
+def read_json(name: str) -> Any:
+    """A JSON file, or a ToolError naming it."""
+    try:
+        return json.loads(Path(name).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ToolError(f"{name}: {exc}") from None

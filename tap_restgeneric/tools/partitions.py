@@ -17,13 +17,7 @@ from tap_restgeneric.config.spec import ResourceSpec, RestApiSpec
 from tap_restgeneric.errors import ConfigErrors
 from tap_restgeneric.records.cursors import parse_duration, render
 from tap_restgeneric.tools.common import ConfigFiles, ToolError, err, out
-from tap_restgeneric.tools.partition_ranges import (
-    combined_state,
-    cursor_format,
-    floor_to,
-    instant,
-    split,
-)
+from tap_restgeneric.tools.partition_ranges import cursor_format, floor_to, instant, merge, split
 from tap_restgeneric.tools.validate import check_config
 
 REST = "unpartitioned"
@@ -78,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         window = None
         if args.window is not None and (window := parse_duration(args.window)) is None:
             raise ToolError(f"--window: invalid duration {args.window!r} (such as P7D or PT6H)")
-        end = instant(args.end, "--end") if args.end else datetime.now(timezone.utc)
+        end = instant(args.end, "--end") if args.end else None
         parts = by_window(files.config, checked.spec, count=args.count, window=window, end=end)
     for part in parts:
         problems = check_config(apply(files.config, part["overlay"])).errors
@@ -173,9 +167,12 @@ def by_window(
     *,
     count: int | None,
     window: Any,
-    end: datetime,
+    end: datetime | None,
 ) -> list[Partition]:
-    """Window partitions of each selected top-level incremental resource, then the rest."""
+    """Window partitions of each selected top-level incremental resource, then the rest.
+
+    The range ends at ``end`` (--end), else at the resource's end_value, else now.
+    """
     if count is not None and window is not None:
         raise ToolError("give --count or --window, not both")
     parts: list[Partition] = []
@@ -194,7 +191,12 @@ def by_window(
             msg = f"{top}: give --count N or --window P7D (the resource has no window_size)"
             raise ToolError(msg)
         fmt = cursor_format(start, inc.convert)
-        stop = instant(inc.end_value, f"{top}: end_value") if inc.end_value is not None else end
+        if end is not None:
+            stop = end
+        elif inc.end_value is not None:
+            stop = instant(inc.end_value, f"{top}: end_value")
+        else:
+            stop = datetime.now(timezone.utc)
         stop = floor_to(stop, fmt)
         ranges = split(instant(start, f"{top}: start"), stop, fmt, count=count, window=size)
         # windows tile as [s, e); with range_start open and no window_size as (s, e], so that
@@ -278,38 +280,3 @@ def set_window(
         endpoint["params"] = own
     endpoint["incremental"] = {**incremental, **bounds}
     item["endpoint"] = endpoint
-
-
-def merge(args: argparse.Namespace) -> int:
-    """Print the combined state of the completed partitions (named by their state files)."""
-    if not args.manifest:
-        raise ToolError("--merge-state needs --manifest PARTITIONS.json (the partitions list)")
-    manifest = read_json(args.manifest)
-    if not isinstance(manifest, list) or not all(isinstance(p, dict) for p in manifest):
-        raise ToolError(f"{args.manifest}: not a partitions list")
-    known = {p.get("state_id") for p in manifest}
-    states: dict[str, dict[str, Any]] = {}
-    for name in args.merge_state:
-        state_id = Path(name).name.removesuffix(".json")
-        if state_id not in known:
-            raise ToolError(f"{name}: no partition has the state id {state_id!r}")
-        state = read_json(name)
-        if isinstance(state, dict) and isinstance(state.get("singer_state"), dict):
-            state = state["singer_state"]  # as ``meltano state get`` prints it
-        if not isinstance(state, dict):
-            raise ToolError(f"{name}: not a Singer state (an object)")
-        states[state_id] = state
-    by_id = {p["state_id"]: p["name"] for p in manifest}
-    state, notes = combined_state(manifest, {by_id[k]: v for k, v in states.items()})
-    for note in notes:
-        err(note)
-    out(json.dumps(state, indent=2))
-    return 0
-
-
-def read_json(name: str) -> Any:
-    """A JSON file, or a ToolError naming it."""
-    try:
-        return json.loads(Path(name).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ToolError(f"{name}: {exc}") from None
