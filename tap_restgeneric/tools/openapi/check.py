@@ -233,13 +233,13 @@ class ResourceCheck:
         self.config = json.loads(json.dumps(config))  # no shared parts: fixes stay local
         self.settings = settings
         self.contexts: dict[str, dict[str, Any] | None] = {}
-        self._tap: TapRestGeneric | None = None
+        self._built: TapRestGeneric | None = None
 
     def tap(self) -> TapRestGeneric:
         """The tap for the config as it is now (built again after a fix)."""
-        if self._tap is None:
-            self._tap = build({**self.settings, **self.config})
-        return self._tap
+        if self._built is None:
+            self._built = build({**self.settings, **self.config})
+        return self._built
 
     def resources(self) -> list[dict[str, Any]]:
         """The config's resource dicts (string resources are not checked)."""
@@ -276,7 +276,7 @@ class ResourceCheck:
                 fix.apply(resource)
                 verdict.fixes.append(fix.what)
                 self.contexts.clear()
-                self._tap = None
+                self._built = None
                 continue
             except Failed as exc:
                 why = str(exc).removeprefix(f"stream {stream_name(tap, name)!r}: ")
@@ -295,7 +295,7 @@ class ResourceCheck:
         resource.clear()
         resource.update(original)
         self.contexts.clear()
-        self._tap = None
+        self._built = None
 
     def context(self, tap: TapRestGeneric, stream: RestGenericStream) -> dict[str, Any] | None:
         """The context from the first record of the parent's first page (parents recursively)."""
