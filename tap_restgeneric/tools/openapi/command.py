@@ -102,7 +102,7 @@ def convert(
     report = Report(spec, document.version, url, why, auth)
     chosen = {id(op) for op in kept}
     report.filtered = [op.path for op in ops if id(op) not in chosen]
-    report.plans = plan_all(kept)
+    report.plans = plan_all(kept, auth.query_params())
     if dropped := cap(report.plans, MAX_RESOURCES):
         report.notes.append(
             f"{dropped} resources over the tap's {MAX_RESOURCES:,}-resource limit left out "
@@ -114,7 +114,12 @@ def convert(
     client: dict[str, Any] = {"base_url": url}
     if auth.auth is not None:
         client["auth"] = auth.auth
-    config: RestApiConfig = {"client": client, "resources": resources}  # type: ignore[typeddict-item]
+    if auth.headers:
+        client["headers"] = auth.headers
+    config: RestApiConfig = {"client": client}  # type: ignore[typeddict-item]
+    if auth.params:
+        config["resource_defaults"] = {"endpoint": {"params": auth.params}}
+    config["resources"] = resources
     report.notes += fit_schemas(config, report.plans)
     checked = check_config({**config, "secrets": dict.fromkeys(auth.secrets, PLACEHOLDER)})
     report.errors, report.warnings = checked.errors, checked.warnings

@@ -148,12 +148,13 @@ def _paging(plan: Planned, doubt: str, key: str | None, endpoint: dict[str, Any]
     return paging
 
 
-def build(plan: Planned, doubt: str, memo: Memo) -> None:
-    """Fill ``plan.resource`` (or ``plan.skipped``) from the operation."""
+def build(plan: Planned, doubt: str, memo: Memo, sent: frozenset[str] = frozenset()) -> None:
+    """Fill ``plan.resource`` (or ``plan.skipped``) from the operation; ``sent``: query
+    parameters the auth sends on every request."""
     op, shape = plan.op, plan.shape
     endpoint: dict[str, Any] = {"path": op.path.lstrip("/") or "/"}
     plan.lines.append(f"records: {shape.why}")
-    used: set[str] = set()
+    used: set[str] = set(sent)
     key = primary_key(shape.item, plan.name)
     paging = _paging(plan, doubt, key, endpoint)
     if plan.parent is not None:
@@ -192,8 +193,9 @@ def build(plan: Planned, doubt: str, memo: Memo) -> None:
     plan.resource = resource
 
 
-def plan_all(ops: list[Operation]) -> list[Planned]:
-    """Plan every operation: classify, name, find parents, build."""
+def plan_all(ops: list[Operation], sent: set[str] | None = None) -> list[Planned]:
+    """Plan every operation: classify, name, find parents, build (``sent``: query parameters
+    the auth sends on every request, never required of an operation)."""
     plans = [
         Planned(op, envelope(op.body, bool(op.path_params) and op.path.endswith("}"))) for op in ops
     ]
@@ -218,7 +220,7 @@ def plan_all(ops: list[Operation]) -> list[Planned]:
     memo: Memo = {}
     for plan in usable:
         if not plan.skipped:
-            build(plan, doubts.get(id(plan), ""), memo)
+            build(plan, doubts.get(id(plan), ""), memo, frozenset(sent or ()))
     by_name = {p.name: p for p in usable}
     for plan in sorted(usable, key=lambda p: len(p.op.path_params)):  # parents first
         owner = by_name[plan.parent.resource] if plan.parent else None
