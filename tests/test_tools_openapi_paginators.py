@@ -54,7 +54,7 @@ CASES: dict[str, tuple[Any, list[dict[str, Any]], dict[str, Any], Any, dict[str,
             "total_counts": "records",
         },
         {},
-        "base_page 0 from its minimum/default; total from field 'meta.total_count'",
+        "base_page 0 from its minimum; total from field 'meta.total_count'",
     ),
     "page_number with an unknown base and has_more": (
         envelope(has_more=BOOL),
@@ -294,6 +294,100 @@ UNSURE: dict[str, tuple[Any, list[dict[str, Any]], str]] = {
         "paginator: auto from no paging parameter, field or header: auto decides at run time",
     ),
 }
+
+
+# a page parameter's base (response schema, the page parameter's schema, response headers) →
+# base_page (None: not written, left to the tap's healing), the evidence in the report
+BASES: dict[str, tuple[Any, dict[str, Any], dict[str, Any], int | None, str]] = {
+    "minimum 0": (ARRAY, {"minimum": 0, "default": 1}, {}, 0, "base_page 0 from its minimum"),
+    "default 0": (ARRAY, {"default": 0}, {}, 0, "base_page 0 from its default"),
+    "default 1": (ARRAY, {"default": 1}, {}, 1, "base_page 1 from its default"),
+    "a page count in the body (Litestar's ClassicPagination)": (
+        envelope(current_page=INT, total_pages=INT, page_size=INT),
+        {},
+        {},
+        1,
+        "base_page 1: no minimum or default declared, and the response has field "
+        "'current_page' (a page count or page number: such APIs number pages from 1)",
+    ),
+    "a nested last_page (Laravel-style meta)": (
+        envelope(meta={"type": "object", "properties": {"last_page": INT}}),
+        {},
+        {},
+        1,
+        "the response has field 'meta.last_page'",
+    ),
+    "a page count header": (
+        ARRAY,
+        {},
+        {"X-Total-Pages": {"schema": INT}},
+        1,
+        "the response has X-Total-Pages",
+    ),
+    "a page in a JSON header": (
+        ARRAY,
+        {},
+        {"X-Pagination": {"schema": {"type": "object", "properties": {"page": INT}}}},
+        1,
+        "the response has 'page' in response header 'X-Pagination'",
+    ),
+    "1-based in the description": (
+        ARRAY,
+        {"description": "Page number (1-based)."},
+        {},
+        1,
+        "base_page 1 from its description ('1-based')",
+    ),
+    "starts at zero in the description, beside a page count": (
+        envelope(total_pages=INT),
+        {"description": "The page; numbering starts at 0."},
+        {},
+        0,
+        "base_page 0 from its description ('starts at 0')",
+    ),
+    "Spring Data's Page counts from 0: left to the tap": (
+        envelope(totalPages=INT, totalElements=INT, number=INT, pageable={"type": "object"}),
+        {},
+        {},
+        None,
+        "base_page not declared: the tap starts at 0 and moves to 1 if page 0 is empty or "
+        "repeats page 1 (Spring Data's Page numbers pages from 0)",
+    ),
+    "no evidence: left to the tap": (
+        envelope(total=INT, page_size=INT),
+        {},
+        {},
+        None,
+        "base_page not declared: the tap starts at 0",
+    ),
+    "a string page field is no evidence": (
+        envelope(page={"type": "string"}),
+        {},
+        {},
+        None,
+        "base_page not declared",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BASES))
+def test_page_number_base_and_its_evidence(tmp_path: Path, case: str) -> None:
+    """Without a declared minimum/default, a page count or page number in the response (body
+    or header) or the parameter's description says pages count from 1; 0 only when declared or
+    described."""
+    schema, page, headers, base, evidence = BASES[case]
+    schema_of = {key: value for key, value in page.items() if key != "description"}
+    param: dict[str, Any] = {"name": "page", "in": "query"}
+    param["schema"] = {"type": "integer", **schema_of}
+    if "description" in page:
+        param["description"] = page["description"]
+    document = openapi({"/things": get(schema, param, **headers_of(headers))})
+    config, report = imported(tmp_path, document)
+    paginator = resources(config)["things"]["endpoint"]["paginator"]
+    assert paginator["type"] == "page_number"
+    assert paginator.get("base_page") == base
+    line = next(x for x in report.lines() if x.startswith("  paginator: "))
+    assert evidence in line, line
 
 
 def headers_of(headers: dict[str, Any]) -> dict[str, Any]:

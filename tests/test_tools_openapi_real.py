@@ -161,6 +161,7 @@ def test_litestar_offset_classic_and_cursor(litestar: RealServer, tmp_path: Path
         "classic_items": {
             "type": "page_number",
             "page_param": "current_page",
+            "base_page": 1,
             "limit": 100,
             "limit_param": "page_size",
             "total_path": "total_pages",
@@ -178,6 +179,12 @@ def test_litestar_offset_classic_and_cursor(litestar: RealServer, tmp_path: Path
         "  paginator: cursor from response field 'cursor' feeds query parameter 'cursor' "
         "(same name)"
     ) in report
+    # current_page declares no minimum: the envelope's page fields say pages count from 1
+    assert any(
+        "base_page 1: no minimum or default declared, and the response has field "
+        "'current_page'" in line
+        for line in report
+    ), report
     loaded, _ = run_logged(config, litestar, tmp_path)
     check_ids(loaded, dict.fromkeys(resources(config), ids()))
 
@@ -207,3 +214,20 @@ def test_flask_smorest_header_pagination_through_the_command(
     loaded, sent = run_logged(config, smorest, tmp_path / "run")
     check_ids(loaded, {"items": ids()})
     assert sent_values(sent, "/items/", "page") == ["1", "2"]
+
+
+def test_litestar_check_proves_every_guess_ok(
+    litestar: RealServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--check`` against Litestar's own document: the classic paginator's ``base_page`` 1
+    (from its envelope's page fields) is right, so nothing is fixed: 3 ok."""
+    out = tmp_path / "config.json"
+    url = litestar.url + DOCUMENTS["litestar"]
+    assert main(["import-openapi", url, "--check", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    rows = {line.split()[0]: line.split()[1:] for line in err.splitlines() if "_items " in line}
+    assert rows == {
+        name: ["2", "137", "ok"] for name in ("offset_items", "classic_items", "cursor_items")
+    }, err
+    assert "check: 3 ok, 0 fixed, 0 failed" in err
+    assert paginators(json.loads(out.read_text()))["classic_items"]["base_page"] == 1

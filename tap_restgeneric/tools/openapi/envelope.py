@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tap_restgeneric.records.selectors import DATA_KEYS
-from tap_restgeneric.tools.openapi.paginators import json_path
+from tap_restgeneric.tools.openapi.names import json_path
 from tap_restgeneric.tools.openapi.refs import Node
 from tap_restgeneric.tools.openapi.schemas import describe, is_object, item_schema, properties
 

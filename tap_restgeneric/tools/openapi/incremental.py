@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tap_restgeneric.tools.openapi.names import norm
 from tap_restgeneric.tools.openapi.operations import Param
-from tap_restgeneric.tools.openapi.paginators import norm
 from tap_restgeneric.tools.openapi.refs import Node
 from tap_restgeneric.tools.openapi.schemas import kinds, non_null, properties
 

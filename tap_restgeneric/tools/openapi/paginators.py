@@ -6,38 +6,31 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from tap_restgeneric.tools.openapi.names import (
+    AFTER_PARAMS,
+    CURSOR_PARAMS,
+    DEFAULT_SIZE,
+    LIMIT_PARAMS,
+    LINK_FIELDS,
+    MAX_SIZE,
+    MORE_FIELDS,
+    NEXT_FIELDS,
+    OFFSET_PARAMS,
+    PAGE_PARAMS,
+    PAGES_FIELDS,
+    PAGES_HEADERS,
+    RECORDS_FIELDS,
+    RECORDS_HEADERS,
+    SIZE_PARAMS,
+    TOKEN_FIELDS,
+    Fields,
+    json_path,
+    norm,
+)
 from tap_restgeneric.tools.openapi.operations import Operation, Param
+from tap_restgeneric.tools.openapi.pagebase import base_page
 from tap_restgeneric.tools.openapi.refs import Node
 from tap_restgeneric.tools.openapi.schemas import kinds, non_null, properties
-
-DEFAULT_SIZE = 100
-MAX_SIZE = 1000
-
-
-def norm(name: str) -> str:
-    """``page[size]``, ``pageSize``, ``$top`` → ``pagesize``, ``pagesize``, ``top``."""
-    return re.sub(r"[^a-z0-9]", "", name.lower())
-
-
-PAGE_PARAMS = {"page", "pagenumber", "currentpage", "pageno", "pagenum"}
-SIZE_PARAMS = {"perpage", "pagesize", "size", "limit", "resultsperpage", "maxresults", "top"}
-SIZE_PARAMS |= {"pagelimit", "maxpagesize", "itemsperpage", "count"}
-OFFSET_PARAMS = {"offset", "skip", "start", "startindex", "pageoffset"}
-LIMIT_PARAMS = {"limit", "top", "size", "pagesize", "maxresults", "pagelimit", "perpage", "count"}
-CURSOR_PARAMS = {"cursor", "after", "startingafter", "pagetoken", "nexttoken", "continuation"}
-CURSOR_PARAMS |= {"continuationtoken", "marker", "token", "nextcursor", "pagecursor", "pageafter"}
-CURSOR_PARAMS |= {"startcursor", "scrollid", "nextpagetoken", "next", "paginationtoken"}
-AFTER_PARAMS = {"startingafter", "after", "afterid", "sinceid", "startafter"}
-LINK_FIELDS = {"next", "nexturl", "nextlink", "nextpageurl", "odatanextlink", "nexthref"}
-TOKEN_FIELDS = {"nextcursor", "cursor", "nexttoken", "nextpagetoken", "continuation"}
-TOKEN_FIELDS |= {"continuationtoken", "endcursor", "nextmarker", "scrollid", "after"}
-PAGES_FIELDS = {"totalpages", "pages", "pagecount", "numpages", "lastpage"}
-RECORDS_FIELDS = {"total", "count", "totalcount", "totalitems", "totalresults", "totalrecords"}
-RECORDS_FIELDS |= {"totalelements", "totalentries", "totalsize", "numresults"}
-NEXT_FIELDS = {"nextpage", "nextcursor", "nextpagetoken"}  # a string: a cursor; an integer: a page
-MORE_FIELDS = {"hasmore", "hasnext", "hasnextpage", "more", "moreresults"}
-RECORDS_HEADERS = {"x-total-count", "x-total", "total-count", "x-total-results"}
-PAGES_HEADERS = {"x-total-pages", "x-page-count"}
 
 
 @dataclass
@@ -54,13 +47,6 @@ class Guess:
     def style(self) -> str:
         """The paginator type written (``auto`` when none)."""
         return str(self.paginator["type"]) if self.paginator else "auto"
-
-
-def json_path(parts: tuple[str, ...]) -> str:
-    """``a.b`` or ``['@odata.nextLink']`` for keys that are not identifiers."""
-    if all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", p) for p in parts):
-        return ".".join(parts)
-    return "".join(f"[{p!r}]" for p in parts)
 
 
 def body_fields(body: Node | None, skip: str | None) -> dict[tuple[str, ...], Node]:
@@ -131,9 +117,6 @@ def page_size(param: Param) -> tuple[int, str]:
     if isinstance(default, int) and default > 0:
         return default, f"{param.name}'s default; no maximum declared"
     return DEFAULT_SIZE, f"{param.name} declares no maximum or default"
-
-
-Fields = dict[tuple[str, ...], Node]
 
 
 CREDENTIAL = re.compile(
@@ -282,13 +265,10 @@ def _page_number(
     """``page_number`` from a page parameter (and a size parameter, totals when declared)."""
     config: dict[str, Any] = {"type": "page_number", "page_param": page.name}
     evidence = [f"query parameter '{page.name}'"]
-    base = next((v for v in (page.attr("minimum"), page.attr("default")) if v in (0, 1)), None)
+    base, why = base_page(page, fields, op)
     if base is not None:
         config["base_page"] = base
-        evidence.append(f"base_page {base} from its minimum/default")
-    else:
-        evidence.append("base_page not declared: the tap starts at 0 and moves to 1 if page 0 is")
-        evidence[-1] += " empty or repeats page 1"
+    evidence.append(why)
     if size is not None:
         value, why = page_size(size)
         config |= {"limit": value, "limit_param": size.name}

@@ -9,15 +9,9 @@ from typing import Any
 from tap_restgeneric.config.raw import ResourceConfig
 from tap_restgeneric.tools.openapi.envelope import WHOLE_BODY, Envelope, envelope
 from tap_restgeneric.tools.openapi.incremental import candidate
+from tap_restgeneric.tools.openapi.names import CURSOR_PARAMS, OFFSET_PARAMS, PAGE_PARAMS, norm
 from tap_restgeneric.tools.openapi.operations import Operation, is_placeholder, segments
-from tap_restgeneric.tools.openapi.paginators import (
-    CURSOR_PARAMS,
-    OFFSET_PARAMS,
-    PAGE_PARAMS,
-    Guess,
-    guess,
-    norm,
-)
+from tap_restgeneric.tools.openapi.paginators import Guess, guess
 from tap_restgeneric.tools.openapi.parents import ListEndpoint, Parent, find_parent, singular
 from tap_restgeneric.tools.openapi.schemas import Memo, json_schema, properties
 
