@@ -181,3 +181,20 @@ def test_secret_names() -> None:
     assert secret_name("api-key", ["api_key"]) == "api_key_2"
     assert secret_name("2fa", []) == "key_2fa"
     assert secret_name("---", []) == "key"
+
+
+def test_anded_oauth2_flows_are_one_token(tmp_path: Path) -> None:
+    """Two OAuth2 schemes in one requirement (Google's ``Oauth2`` + ``Oauth2c``: implicit and
+    authorization code) are one access token: a bearer ``token``, not a conflict."""
+    implicit = {"type": "oauth2", "flows": {"implicit": {"authorizationUrl": "https://a"}}}
+    code = {
+        "type": "oauth2",
+        "flows": {"authorizationCode": {"authorizationUrl": "https://a", "tokenUrl": "https://t"}},
+    }
+    doc = document({"Oauth2": implicit, "Oauth2c": code}, [{"Oauth2": [], "Oauth2c": []}])
+    config, report = imported(tmp_path, doc)
+    assert config["client"]["auth"] == {"type": "bearer", "token": {"secret": "token"}}
+    assert report.auth.secrets == ["token"]
+    line = auth_line(report)
+    assert "required together: 'Oauth2' and 'Oauth2c', one access token with their scopes" in line
+    assert "not used" not in line

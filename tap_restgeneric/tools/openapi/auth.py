@@ -134,12 +134,24 @@ def _slot(guess: AuthGuess) -> str | None:
     return None
 
 
+def _token_to_get(scheme: Node, part: AuthGuess) -> bool:
+    """An OAuth2 / OpenID Connect scheme written as a bearer token the user obtains."""
+    kind = str(scheme.raw("type", "")).lower()
+    return kind in ("oauth2", "openidconnect") and (part.auth or {}).get("type") == "bearer"
+
+
 def combined(names: tuple[str, ...], schemes: dict[str, Node], swagger: bool) -> AuthGuess | str:
     """The schemes of one requirement object (all required) as one ``auth`` plus client headers
     and query parameters for the other api keys; the reason when the config cannot say it."""
     parts = [(name, scheme_auth(name, schemes[name], swagger)) for name in names]
     if bad := [name for name, part in parts if not part.exact]:
         return f"'{bad[0]}' is of a type the tap cannot send"
+    tokens = [name for name, part in parts if _token_to_get(schemes[name], part)]
+    if len(tokens) > 1:  # OAuth2 flows AND'ed (Google's Oauth2 + Oauth2c): one access token
+        parts = [(name, part) for name, part in parts if name not in tokens[1:]]
+        kept = next(part for name, part in parts if name == tokens[0])
+        listed = " and ".join(f"'{name}'" for name in tokens)
+        kept.notes.append(f"required together: {listed}, one access token with their scopes")
     if len(parts) == 1:
         return parts[0][1]
     keys = [(name, part) for name, part in parts if _slot(part)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from tap_restgeneric.tools.openapi.loading import Document
 from tap_restgeneric.tools.openapi.refs import Node, Refs
@@ -45,6 +46,8 @@ class Operation:
     params: list[Param] = field(default_factory=list)
     body: Node | None = None  # the 2xx JSON response schema
     headers: dict[str, Node] = field(default_factory=dict)  # response header → its schema
+    template: str = ""  # the document's path, when fixed values were filled into ``path``
+    fixed: list[str] = field(default_factory=list)  # how each was filled, for the report
 
     @property
     def query(self) -> dict[str, Param]:
@@ -130,3 +133,42 @@ def operations(refs: Refs, document: Document) -> list[Operation]:
                 operation.headers[name] = schema
         found.append(operation)
     return found
+
+
+def _fixed_value(param: Param) -> tuple[Any, str] | None:
+    """A path parameter's one possible value (``enum`` of one, 3.1 ``const``) or its
+    ``default``, and which; None when it has neither (or not a string/number)."""
+    enum, const, default = param.attr("enum"), param.attr("const"), param.attr("default")
+    for value, why in (
+        (enum[0] if isinstance(enum, list) and len(enum) == 1 else None, "its only enum value"),
+        (const, "its const"),
+        (default, "its default"),
+    ):
+        if isinstance(value, str | int | float) and not isinstance(value, bool) and value != "":
+            return value, why
+    return None
+
+
+def fill_fixed(ops: list[Operation]) -> None:
+    """Fill path parameters that can take one value into the paths (``/{version}/items`` with
+    ``version``'s enum ``["v2"]`` → ``/v2/items``). A ``default`` is used only where no GET
+    path ends just before the parameter (``/users/{id}`` under ``GET /users`` stays a child,
+    its values taken from the list's records)."""
+    templates = {tuple(segments(op.path)) for op in ops}
+    for op in ops:
+        by_name = {p.name: p for p in op.params if p.location == "path"}
+        path = op.path
+        for name in op.path_params:
+            param = by_name.get(name)
+            found = _fixed_value(param) if param is not None else None
+            if found is None:
+                continue
+            value, why = found
+            parts = segments(op.path)
+            prefix = tuple(parts[: next(i for i, s in enumerate(parts) if "{" + name + "}" in s)])
+            if why == "its default" and prefix in templates:
+                continue
+            path = path.replace("{" + name + "}", quote(str(value), safe=""))
+            op.fixed.append(f"path parameter {{{name}}} = {value!r} ({why})")
+        if op.fixed:
+            op.template, op.path = op.path, path

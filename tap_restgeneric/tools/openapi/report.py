@@ -35,11 +35,11 @@ class Report:
             f"{len(made)} resources from {len(self.plans)} GET operations",
         ]
         for plan in made:
-            out.append(f"resource {plan.name}: GET {plan.op.path}")
+            out.append(f"resource {plan.name}: GET {plan.op.template or plan.op.path}")
             out += [f"  {line}" for line in plan.lines]
         for plan in self.plans:
             if plan.resource is None:
-                out.append(f"skipped GET {plan.op.path}: {plan.skipped}")
+                out.append(f"skipped GET {plan.op.template or plan.op.path}: {plan.skipped}")
         out += [f"left out by --include/--exclude: GET {path}" for path in self.filtered]
         out += [f"note: {note}" for note in self.notes]
         out.append(secrets_line(self.auth.secrets))

@@ -5,12 +5,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from tap_restgeneric.config.raw import ResourceConfig
 from tap_restgeneric.tools.openapi.envelope import WHOLE_BODY, Envelope, envelope
 from tap_restgeneric.tools.openapi.incremental import candidate
 from tap_restgeneric.tools.openapi.names import CURSOR_PARAMS, OFFSET_PARAMS, PAGE_PARAMS, norm
-from tap_restgeneric.tools.openapi.operations import Operation, is_placeholder, segments
+from tap_restgeneric.tools.openapi.operations import (
+    Operation,
+    fill_fixed,
+    is_placeholder,
+    segments,
+)
 from tap_restgeneric.tools.openapi.paginators import Guess, guess
 from tap_restgeneric.tools.openapi.parents import ListEndpoint, Parent, find_parent, singular
 from tap_restgeneric.tools.openapi.schemas import Memo, json_schema, properties
@@ -83,7 +89,7 @@ def doubted(plans: list[Planned]) -> dict[int, str]:
 
 def names_for(plans: list[Planned]) -> None:
     """Resource names from the path's literal segments, after the prefix all paths share."""
-    literal = [[s for s in segments(p.op.path) if not is_placeholder(s)] for p in plans]
+    literal = [[unquote(s) for s in segments(p.op.path) if not is_placeholder(s)] for p in plans]
     shortest = min((len(x) for x in literal), default=0)
     common = 0
     while common < shortest - 1 and len({tuple(x[: common + 1]) for x in literal}) == 1:
@@ -190,8 +196,12 @@ def build(plan: Planned, doubt: str, memo: Memo, sent: frozenset[str] = frozense
 def plan_all(ops: list[Operation], sent: set[str] | None = None) -> list[Planned]:
     """Plan every operation: classify, name, find parents, build (``sent``: query parameters
     the auth sends on every request, never required of an operation)."""
+    fill_fixed(ops)
     plans = [
-        Planned(op, envelope(op.body, bool(op.path_params) and op.path.endswith("}"))) for op in ops
+        Planned(
+            op, envelope(op.body, bool(op.path_params) and op.path.endswith("}")), lines=[*op.fixed]
+        )
+        for op in ops
     ]
     usable = [p for p in plans if p.shape.kind != "none"]
     for plan in plans:
