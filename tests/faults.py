@@ -13,7 +13,8 @@ pattern::
 
 Records are ``{"id": i, "updated_at": ..., "name": ...}`` with ids 1..N; two consecutive ids share
 an ``updated_at`` (``2024-01-01T00:00:00Z`` + ``i // 2`` hours), so page boundaries fall inside
-groups of equal cursors. ``since=<ISO>`` keeps records with ``updated_at >= since``.
+groups of equal cursors. ``since=<ISO>`` keeps records with ``updated_at >= since``,
+``until=<ISO>`` those with ``updated_at < until``.
 
 Every request is logged (``requests``: time, path, query, headers, fault, status), every
 injected fault is counted by kind (``fault_counts``), and ``most_in_flight`` is the most
@@ -55,16 +56,17 @@ HTML_PAGE = (
 )
 
 
-def updated_at(record_id: int) -> str:
+def updated_at(record_id: int, epoch: datetime = EPOCH) -> str:
     """The ``updated_at`` of record ``record_id`` (pairs of ids share one)."""
-    return (EPOCH + timedelta(hours=record_id // 2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (epoch + timedelta(hours=record_id // 2)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def make_records(path: str, count: int) -> list[dict[str, Any]]:
-    """The records a collection serves: ids 1..count, ascending ``updated_at``."""
+def make_records(path: str, count: int, epoch: datetime = EPOCH) -> list[dict[str, Any]]:
+    """The records a collection serves: ids 1..count, ascending ``updated_at`` from ``epoch``."""
     name = path.strip("/").replace("/", "_")
     return [
-        {"id": i, "updated_at": updated_at(i), "name": f"{name}-{i}"} for i in range(1, count + 1)
+        {"id": i, "updated_at": updated_at(i, epoch), "name": f"{name}-{i}"}
+        for i in range(1, count + 1)
     ]
 
 
@@ -141,11 +143,12 @@ class FaultServer(LocalServer):
         expires_in: int = 3600,
         link_base: str | None = None,
         page_delay: float = 0.0,
+        epoch: datetime = EPOCH,
     ) -> None:
         if auth not in (None, "bearer", "oauth", "api_key"):
             raise ValueError(f"unknown auth {auth!r}")
         self.datasets = {
-            path: make_records(path, n) for path, n in (datasets or {"/items": 45}).items()
+            path: make_records(path, n, epoch) for path, n in (datasets or {"/items": 45}).items()
         }
         self.page_size = page_size
         self.auth = auth
@@ -247,10 +250,13 @@ class FaultServer(LocalServer):
     def page_reply(self, entry: Request, next_base: str | None = None) -> Reply:
         """One page of a collection with its next link (to ``next_base`` when given)."""
         records = self.datasets[entry.path]
-        since = entry.query.get("since")
+        since, until = entry.query.get("since"), entry.query.get("until")
         if since:
             start = _parse_instant(since)
             records = [r for r in records if _parse_instant(r["updated_at"]) >= start]
+        if until:
+            end = _parse_instant(until)
+            records = [r for r in records if _parse_instant(r["updated_at"]) < end]
         if "offset" in entry.query:  # offset paging; the server caps ``limit`` at its page size
             offset = int(entry.query["offset"])
             limit = min(int(entry.query.get("limit") or self.page_size), self.page_size)

@@ -21,7 +21,7 @@ from helpers import Message, sync
 from tap_restgeneric.http import requester
 from tap_restgeneric.http.limiter import HostLimiter
 from tap_restgeneric.http.prefetch import SLOW_RESPONSE, Prefetcher
-from tap_restgeneric.sync.streams import RestGenericStream
+from tap_restgeneric.sync.endpoint_requests import EndpointRequests, Filled
 
 RECORDS = 95  # ten pages of 10 (the last one short)
 
@@ -66,13 +66,13 @@ def test_pages_ahead_stop_at_the_total(api: FaultServer) -> None:
 def test_each_request_is_built_once(api: FaultServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """The page loop builds its own request; a request fetched ahead is built once more."""
     built: list[str] = []
-    prepare = RestGenericStream.prepare
+    prepare = EndpointRequests.prepare
 
-    def counting(self: RestGenericStream, request: Any) -> Any:
+    def counting(self: EndpointRequests, request: Any, filled: Filled) -> Any:
         built.append(request.url)
-        return prepare(self, request)
+        return prepare(self, request, filled)
 
-    monkeypatch.setattr(RestGenericStream, "prepare", counting)
+    monkeypatch.setattr(EndpointRequests, "prepare", counting)
     sync(config(api, PAGE_NUMBER, concurrency=8))
     assert len(built) <= 2 * len(pages(api)) == 20
 

@@ -35,11 +35,18 @@ class Prefetcher:
     asked-for ones are awaited."""
 
     def __init__(
-        self, requester: Requester, width: int, new_session: Callable[[], requests.Session]
+        self,
+        requester: Requester,
+        width: int,
+        new_session: Callable[[], requests.Session],
+        *,
+        own_session: bool = False,
     ) -> None:
         self.requester = requester
         self.width = max(1, width)
+        """Pages kept in flight at most; may change between pages (a window coming to front)."""
         self._new_session = new_session
+        self._own_session = own_session  # used from a worker thread: never the stream's session
         self._local = threading.local()
         self._pool: ThreadPoolExecutor | None = None
         self._pending: dict[Key, Future[Fetched | None]] = {}
@@ -69,7 +76,9 @@ class Prefetcher:
         """The response to ``request``: from a prefetch when one was started, else sent now."""
         self._url = request.url or self._url
         future = self._pending.pop(request_key(request), None)
-        return self._timed(request) if future is None else future.result()
+        if future is not None:
+            return future.result()
+        return self._timed(request, self._session() if self._own_session else None)
 
     @property
     def slow(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -21,12 +22,22 @@ if TYPE_CHECKING:
     from tap_restgeneric.sync.bookmarks import IncrementalRun, Window
 
 
-class EndpointRequests:
-    """Builds a stream's requests from its endpoint spec, for one request sequence at a time.
+@dataclass(frozen=True)
+class Filled:
+    """What one request sequence fills in: placeholder values, window params, included fields."""
 
-    ``start`` sets the placeholder values (parent fields, incremental window) and window params
-    of a sequence; ``request`` and ``prepare`` then build and encode each page's request, the
-    credentials applied only for configured origins.
+    values: dict[str, Any]
+    params: dict[str, Any]
+    include: dict[str, Any]
+
+
+class EndpointRequests:
+    """Builds a stream's requests from its endpoint spec, for any number of sequences at once.
+
+    ``start`` gives a sequence its placeholder values (parent fields, incremental window) and
+    window params; ``request`` and ``prepare`` then build and encode each page's request from
+    them, the credentials applied only for configured origins. Nothing per sequence is kept
+    here, so date windows can be fetched side by side.
     """
 
     def __init__(
@@ -44,26 +55,24 @@ class EndpointRequests:
         self.user_agent = user_agent
         self.url = join_url(api.base_url, resource.endpoint.path)
         """The endpoint URL: base_url joined with the path as dlt joins them."""
-        self._values: dict[str, Any] = {}
-        self._extra_params: dict[str, Any] = {}
 
     def start(
         self, context: Context | None, run: IncrementalRun | None, window: Window | None
-    ) -> dict[str, Any]:
-        """Set the placeholder values and params of a sequence; return its included fields."""
+    ) -> Filled:
+        """A sequence's placeholder values, window params and included fields."""
         try:
-            self._values = placeholder_values(self.resource, context)
+            values = placeholder_values(self.resource, context)
         except MissingParentField as exc:
             raise StreamRequestError(f"stream {self.resource.stream_name!r}: {exc}") from None
-        self._values.update(run.values(window) if run and window else {})
-        self._extra_params = run.params(window) if run and window else {}
-        return included_fields(self.resource, context)
+        values.update(run.values(window) if run and window else {})
+        params = run.params(window) if run and window else {}
+        return Filled(values, params, included_fields(self.resource, context))
 
-    def request(self) -> HTTPRequest:
+    def request(self, filled: Filled) -> HTTPRequest:
         """The request as configured (placeholders filled), before the paginator's token."""
         endpoint = self.resource.endpoint
-        values = self._values
-        params = {**endpoint.params, **self._extra_params}
+        values = filled.values
+        params = {**endpoint.params, **filled.params}
         headers = {"User-Agent": self.user_agent, **self.api.headers, **endpoint.headers}
         body = endpoint.json
         if endpoint.placeholders:
@@ -81,14 +90,13 @@ class EndpointRequests:
             data=copy.deepcopy(body),
         )
 
-    def prepare(self, request: HTTPRequest) -> requests.PreparedRequest:
+    def prepare(self, request: HTTPRequest, filled: Filled) -> requests.PreparedRequest:
         """Encode the request; credentials (auth, secret headers) only go to configured origins."""
         body: dict[str, Any] = {"json": request.data}
         form = self.resource.endpoint.data
         if request.data is None and form is not None:
-            body = {
-                "data": render(form, self._values) if self.resource.endpoint.placeholders else form
-            }
+            placeholders = self.resource.endpoint.placeholders
+            body = {"data": render(form, filled.values) if placeholders else form}
         prepared = self.session.prepare_request(
             requests.Request(
                 request.method,

@@ -8,7 +8,7 @@ to a file) takes its own step, in ``large_pages.py``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -56,6 +56,7 @@ class PageSequence:
         max_pages: int | None = None,
         fetch_ahead: bool = True,
         chunked: bool = False,
+        session: Callable[[], requests.Session] | None = None,
     ) -> None:
         self.stream = stream
         self.chunked = chunked
@@ -65,7 +66,11 @@ class PageSequence:
         self.max_pages = max_pages
         self.paginator: Paginator = stream.get_new_paginator()
         width = stream.api.max_concurrency if fetch_ahead else 1
-        self._prefetch = Prefetcher(stream.requester, width, stream._new_session)
+        # ``session``: the sequence runs on a worker thread; every request it sends uses a
+        # session from there, never the stream's own
+        self._prefetch = Prefetcher(
+            stream.requester, width, session or stream._new_session, own_session=bool(session)
+        )
         self.end: End | None = None
         self.guards = Guards()
         self.large = LargeBodies(stream.name, chunked)
@@ -74,7 +79,11 @@ class PageSequence:
         self._pending: tuple[HTTPRequest, requests.PreparedRequest]
         self._previous_size = -1
 
-    def __iter__(self) -> Iterator[PageStep]:
+    def fetch_ahead(self) -> None:
+        """From now on fetch pages ahead as far as ``max_concurrency`` (and the host) allow."""
+        self._prefetch.width = max(1, self.stream.api.max_concurrency)
+
+    def __iter__(self) -> Generator[PageStep]:
         """Each page in order; the last one carries ``end``."""
         try:
             yield from self._walk()
@@ -84,7 +93,8 @@ class PageSequence:
             self._prefetch.close()
 
     def _walk(self) -> Iterator[PageStep]:
-        include = self.stream._start_sequence(self.context, self.run, self.window)
+        self._filled = self.stream._start_sequence(self.context, self.run, self.window)
+        include = self._filled.include
         self._token = self.paginator.first_token()
         self._pending = self._request(self._token, 1)
         number = 1
@@ -200,7 +210,7 @@ class PageSequence:
 
     def _request(self, token: Any, number: int) -> tuple[HTTPRequest, requests.PreparedRequest]:
         """The request for page ``number`` (the page a request was first made for is kept)."""
-        request, prepared = self.stream._request_for(self.context, self.paginator, token)
+        request, prepared = self.stream._request_for(self._filled, self.paginator, token)
         self.guards.requested(prepared, number)
         return request, prepared
 
@@ -248,6 +258,6 @@ class PageSequence:
             nxt = self.paginator.predict(page, token, ahead)
             if nxt is None:
                 return None
-            return self.stream._request_for(self.context, self.paginator, nxt)[1]
+            return self.stream._request_for(self._filled, self.paginator, nxt)[1]
 
         return predict

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import requests
 from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
-from singer_sdk.streams.rest import HTTPRequest, PageContext
+from singer_sdk.streams.rest import HTTPRequest
 
 from tap_restgeneric.config.spec import ResourceSpec, RestApiSpec
 from tap_restgeneric.errors import StreamRequestError
@@ -21,12 +21,13 @@ from tap_restgeneric.records.selectors import RecordSelector
 from tap_restgeneric.records.stream_schema import SchemaTracker
 from tap_restgeneric.sdk import StreamSeam
 from tap_restgeneric.sync.bookmarks import IncrementalError, IncrementalRun, Window, utc_now
-from tap_restgeneric.sync.endpoint_requests import EndpointRequests
+from tap_restgeneric.sync.endpoint_requests import EndpointRequests, Filled
 from tap_restgeneric.sync.family import ChildContext
 from tap_restgeneric.sync.fastpath import RecordWriter
 from tap_restgeneric.sync.sequence import PageSequence
 from tap_restgeneric.sync.shared import Shared
 from tap_restgeneric.sync.summary import StreamStats
+from tap_restgeneric.sync.windows import WindowPages
 
 if TYPE_CHECKING:
     from singer_sdk import Tap
@@ -97,14 +98,6 @@ class RestGenericStream(StreamSeam):
         """A fresh paginator of the configured style (it reads the parsed page)."""
         return build_paginator(self.resource.endpoint.paginator, base_url=self.api.base_url)
 
-    def get_http_request(self, *, page: PageContext[Any]) -> HTTPRequest:
-        """The request as configured (placeholders filled), before the paginator's token."""
-        return self.endpoint_requests.request()
-
-    def prepare(self, request: HTTPRequest) -> requests.PreparedRequest:
-        """Encode the request; credentials (auth, secret headers) only go to configured origins."""
-        return self.endpoint_requests.prepare(request)
-
     def generate_child_contexts(
         self, record: dict[str, Any], context: Context | None
     ) -> Iterable[dict[str, Any] | None]:
@@ -168,9 +161,10 @@ class RestGenericStream(StreamSeam):
             self._shared_run = run if shared else None
         self._run = run
         commit = incremental and not shared
+        windows = WindowPages(self, context, run)
         try:
-            for window in run.windows():
-                for records in self.pages(context, run, window):
+            for window, pages in windows:
+                for records in pages:
                     yield self._fit(records)
                 if commit and spec.window is not None:
                     self._commit(context, run, window)
@@ -178,6 +172,7 @@ class RestGenericStream(StreamSeam):
                 self._commit(context, run)
             self.schema_tracker.settled()
         finally:
+            windows.close()
             self._run = None
 
     def _fit(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -222,17 +217,17 @@ class RestGenericStream(StreamSeam):
 
     def _start_sequence(
         self, context: Context | None, run: IncrementalRun | None, window: Window | None
-    ) -> dict[str, Any]:
-        """Set the placeholder values and params of a sequence; return its included fields."""
+    ) -> Filled:
+        """A sequence's placeholder values, window params and included fields."""
         return self.endpoint_requests.start(context, run, window)
 
     def _request_for(
-        self, context: Context | None, paginator: Paginator, token: Any
+        self, filled: Filled, paginator: Paginator, token: Any
     ) -> tuple[HTTPRequest, requests.PreparedRequest]:
         """The request for one page token, ready to send."""
-        request = self.get_http_request(page=PageContext(context, token))
+        request = self.endpoint_requests.request(filled)
         paginator.apply(request, token)
-        return request, self.prepare(request)
+        return request, self.endpoint_requests.prepare(request, filled)
 
     def _new_session(self) -> requests.Session:
         """A session for a worker thread, configured like the stream's own."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -32,13 +33,17 @@ class StreamStats:
     """Its host's concurrency over the run (``HostLimiter.report``)."""
     started: float = field(default_factory=time.monotonic)
     _last_progress: float = field(default_factory=time.monotonic)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    """Date windows fetched side by side count their pages from several threads."""
 
     def page(self, records: int) -> None:
         """Count one page; say how far the stream got every PROGRESS_EVERY seconds."""
-        self.pages += 1
-        self.records += records
         now = time.monotonic()
-        if now - self._last_progress >= PROGRESS_EVERY:
+        with self._lock:
+            self.pages += 1
+            self.records += records
+            if now - self._last_progress < PROGRESS_EVERY:
+                return
             self._last_progress = now
             logger.info(
                 "Stream %r: %d records from %d pages so far (%.0f s)",
