@@ -308,7 +308,8 @@ BASES: dict[str, tuple[Any, dict[str, Any], dict[str, Any], int | None, str]] = 
         {},
         1,
         "base_page 1: no minimum or default declared, and the response has field "
-        "'current_page' (a page count or page number: such APIs number pages from 1)",
+        "'current_page' and field 'total_pages' (a page count or page number: such APIs number "
+        "pages from 1)",
     ),
     "a nested last_page (Laravel-style meta)": (
         envelope(meta={"type": "object", "properties": {"last_page": INT}}),

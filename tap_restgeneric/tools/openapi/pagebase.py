@@ -47,7 +47,8 @@ def base_page(page: Param, fields: Fields, op: Operation) -> tuple[int | None, s
         if name.lower() in PAGES_HEADERS or inner:
             said.append(f"'{', '.join(inner)}' in response header '{name}'" if inner else name)
     if said and not spring:
-        why = f"base_page 1: no minimum or default declared, and the response has {said[0]}"
+        why = "base_page 1: no minimum or default declared, and the response has "
+        why += " and ".join(said)
         return 1, why + " (a page count or page number: such APIs number pages from 1)"
     why = "base_page not declared: the tap starts at 0 and moves to 1 if page 0 is empty or "
     why += "repeats page 1"
