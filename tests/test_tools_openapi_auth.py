@@ -6,14 +6,17 @@ with the imported config sends every credential."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests_mock
 from helpers import sync
+from large_api import Api, Reply
 from test_tools_openapi import ITEM, get, imported, openapi, query
 
+from tap_restgeneric.tools.__main__ import main
 from tap_restgeneric.tools.openapi.auth import secret_name
 from tap_restgeneric.tools.openapi.report import Report
 
@@ -198,3 +201,27 @@ def test_anded_oauth2_flows_are_one_token(tmp_path: Path) -> None:
     line = auth_line(report)
     assert "required together: 'Oauth2' and 'Oauth2c', one access token with their scopes" in line
     assert "not used" not in line
+
+
+def test_check_sends_every_anded_credential(tmp_path: Path) -> None:
+    """``--check`` with two query keys required together (the auth's and one under
+    ``resource_defaults``), their secrets from ``--settings``: the API answers only when both
+    come; the resource is ok, and the config written keeps the references, not the values."""
+
+    def keyed(got: dict[str, str]) -> Reply:
+        if got.get("key") != "k1" or got.get("app") != "a2":
+            return 401, {"Content-Type": "application/json"}, b'{"error": "no key"}', False
+        return 200, {"Content-Type": "application/json"}, b'[{"id": 1}]', False
+
+    with Api(routes={"/items": keyed}) as api:
+        schemes = {"key": QUERY_KEY | {"name": "key"}, "App": QUERY_KEY | {"name": "app"}}
+        doc = document(schemes, [{"key": [], "App": []}]) | {"servers": [{"url": api.url}]}
+        path, out, settings = tmp_path / "d.json", tmp_path / "c.json", tmp_path / "s.json"
+        path.write_text(json.dumps(doc))
+        settings.write_text(json.dumps({"secrets": {"api_key": "k1", "app": "a2"}}))
+        args = ["import-openapi", str(path), "--check", "-o", str(out), "--settings"]
+        assert main([*args, str(settings)]) == 0
+        assert all("key=k1" in hit and "app=a2" in hit for hit in api.hits), api.hits
+    config = json.loads(out.read_text())
+    assert config["resource_defaults"] == {"endpoint": {"params": {"app": {"secret": "app"}}}}
+    assert "k1" not in out.read_text() and "a2" not in out.read_text()
