@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import signal
 from functools import cached_property
 from typing import Any
 
@@ -93,6 +94,21 @@ class TapRestGeneric(TapSeam):
                 if isinstance(stream, RestGenericStream):
                     stream.log_summary(failed=True)
             raise
+
+    def stop_requested(self, signum: int) -> None:
+        """SIGINT or SIGTERM: every stream stops at its next page, then the run ends with its
+        STATE and exit status 128 + the signal's number. A second signal, or one before the
+        streams exist, ends it at once."""
+        shared: Shared | None = self.__dict__.get("shared")
+        if shared is None or shared.halt.is_set():
+            raise SystemExit(128 + signum)
+        self.logger.warning(
+            "Received %s: each stream stops at its next page; the run then ends with exit "
+            "status %d (a second signal ends it at once)",
+            signal.Signals(signum).name,
+            128 + signum,
+        )
+        shared.halt.stop(signum)
 
     def _sync_streams(self) -> None:
         self.type_before_sync()

@@ -244,3 +244,26 @@ def test_windows_side_by_side_piped_into_target_jsonl(tmp_path: Path) -> None:
     for stream in ("items", "orders"):
         value = piped.state["bookmarks"][stream]["replication_key_value"]
         assert value >= (start + timedelta(days=9)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_windows_sigterm_stops_at_the_next_page_with_exit_143(tmp_path: Path) -> None:
+    """SIGTERM mid-window: the windows in flight stop, one line, exit 143, and the resume from
+    its last STATE writes the rest (the records of the window being written, again)."""
+    start = nine_days_ago()
+    with FaultServer({"/items": WINDOWED_RECORDS}, auth=None, page_delay=0.05, epoch=start) as api:
+        config = windowed_config(api, start, "items")
+        stopped = signal_after(config, tmp_path, 130, "RECORD", signal.SIGTERM)
+        assert stopped.returncode == 128 + signal.SIGTERM, stopped.stderr[-2000:]
+        assert stopped.seconds < 5
+        resumed = run_tap(config, tmp_path, state=stopped.states[-1])
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    first = stopped.ids("items")
+    assert first == list(range(1, len(first) + 1))  # in order, none skipped, none twice
+    assert "Traceback" not in stopped.stderr
+    assert stopped.stderr.count("| ERROR") == 1
+    assert "stopped by SIGTERM before the end" in stopped.stderr
+    mark = stopped.states[-1]["bookmarks"]["items"]["replication_key_value"]
+    written = first + resumed.ids("items")
+    assert sorted(set(written)) == list(range(1, WINDOWED_RECORDS + 1))
+    repeated = {i for i in written if written.count(i) > 1}
+    assert all(r["updated_at"] >= mark for r in api.records() if r["id"] in repeated)

@@ -186,20 +186,25 @@ def test_failures_are_raised_in_stream_order_after_every_stream_ended(
 
 
 def test_sigterm_stops_every_stream_after_its_current_page(tmp_path: Path) -> None:
-    """The SDK writes STATE and exits on SIGTERM; streams on threads stop at their next page."""
+    """SIGTERM: streams on threads stop at their next page; STATE, one line, exit 143."""
     with FaultServer({"/alpha": 2000, "/beta": 2000}, auth=None, page_delay=0.05) as slow:
         cfg = config(slow, "alpha", "beta")
         cfg["resources"] = cfg["resources"][:2]
         run = signal_after(cfg, tmp_path, 25, "RECORD", signal.SIGTERM)
         served = len(slow.log())
-    assert run.returncode == 0
+    assert run.returncode == 128 + signal.SIGTERM  # stopped early: not a complete run
     assert run.seconds < 5  # not the 200 pages (10 s) each stream had to go
     assert served < 20
     for name in ("alpha", "beta"):
         written = run.ids(name)
         assert written == list(range(1, len(written) + 1))
-    assert run.states  # the SDK's handler wrote the state on its way out
+    assert run.states  # the state of what was written, on the way out
     assert "Traceback" not in run.stderr
+    errors = [line.split("| ")[-1] for line in run.stderr.splitlines() if "| ERROR" in line]
+    assert errors == [
+        "stopped by SIGTERM before the end: each stream stopped at its next page; the last "
+        "STATE holds what was written, and the next run resumes there"
+    ]
 
 
 def test_the_snapshot_writer_writes_changes_only_and_keeps_its_own_copy() -> None:

@@ -12,6 +12,7 @@ import ast
 import dataclasses
 import hashlib
 import inspect
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,11 @@ METHODS: list[tuple[type[Any], str, list[tuple[str, Any]]]] = [
     (Tap, "_reset_state_progress_markers", [("self", POSITIONAL)]),
     (Tap, "_set_compatible_replication_methods", [("self", POSITIONAL)]),
     (Tap, "sync_all", [("self", POSITIONAL)]),
+    (
+        Tap,
+        "_handle_termination",
+        [("self", POSITIONAL), ("signum", POSITIONAL), ("frame", POSITIONAL)],
+    ),
 ]
 
 # Stream._sync_records as the page-at-a-time loop (StreamSeam._sync_records) mirrors it.
@@ -404,3 +410,17 @@ def test_the_seam_finds_what_it_looks_for() -> None:
     found = [line for path in sorted(SEAM.rglob("*.py")) for line in private_sdk_uses(path)]
     for name in ("_sync_records", "_ConfigInput", "_state", "_write_schema_message", "_mapper"):
         assert any(line.endswith(f": {name}") for line in found), name
+
+
+def test_the_sdk_installs_handle_termination_for_sigint_and_sigterm() -> None:
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        tap = items_tap()
+        for sig in before:
+            assert signal.getsignal(sig) == tap._handle_termination, (
+                f"singer-sdk no longer installs Tap._handle_termination for {sig.name} "
+                "(sdk/tap.py: stop_requested)"
+            )
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)

@@ -17,6 +17,7 @@ from tap_restgeneric.config.fields import MAX_LINE, clip, shorten
 from tap_restgeneric.errors import StreamRequestError, format_path
 from tap_restgeneric.records.drift import SchemaDriftError
 from tap_restgeneric.redaction import excerpt, install_log_redaction
+from tap_restgeneric.sync.parallel import Halted
 
 CLOSED_STDOUT = (
     "stdout was closed by its reader (the target stopped reading; its own error says why): the "
@@ -68,6 +69,9 @@ def clean_failures(logger: logging.Logger) -> Iterator[None]:
         yield
     except ConfigValidationError as exc:
         fail(logger, [*exc.errors, "Config validation failed"])
+    except Halted as exc:  # a signal: not a complete run, so not exit status 0
+        logger.error("%s", exc)
+        sys.exit(1 if exc.signum is None else 128 + exc.signum)
     except (StreamRequestError, SchemaDriftError, InputFileError) as exc:
         fail(logger, [str(exc)])
     except (MapExpressionError, StreamMapConfigError) as exc:

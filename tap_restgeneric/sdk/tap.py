@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from types import FrameType
 from typing import Any
 
 from singer_sdk import Tap
@@ -54,7 +55,8 @@ def start_sync(tap: Tap, state_writer: StateWriter) -> None:
 class TapSeam(Tap):
     """The SDK's private (and final) tap methods, overridden once, each handing over to a hook.
 
-    The tap overrides ``env_var_config``, ``validate_config`` and ``sync_selected_streams``.
+    The tap overrides ``env_var_config``, ``validate_config``, ``sync_selected_streams`` and
+    ``stop_requested``.
     """
 
     @classmethod
@@ -86,6 +88,15 @@ class TapSeam(Tap):
     def sdk_sync_all(self) -> None:
         """The SDK's ``Tap.sync_all``: every selected top-level stream in turn."""
         super().sync_all()
+
+    def stop_requested(self, signum: int) -> None:
+        """SIGINT or SIGTERM arrived (hook; default: the SDK's: STATE, then exit status 0)."""
+        super()._handle_termination(signum, None)
+
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """Relies on the SDK's constructor installing this method as the SIGINT and SIGTERM
+        handler (``PluginBase._setup_signal_handlers``, from the main thread)."""
+        self.stop_requested(signum)
 
     @classproperty
     def _env_var_config(cls) -> dict[str, Any]:

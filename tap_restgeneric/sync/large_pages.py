@@ -167,8 +167,8 @@ def _hand_out(
         chunk: list[dict[str, Any]] | None = first
         last = first[-1]
         while chunk is not None:
-            if stream.shared.halt.is_set():
-                raise Halted
+            if (halt := stream.shared.halt).is_set():
+                raise Halted(halt.signum)
             last = chunk[-1] if chunk else last
             yield stream._kept(seq.run, seq.window, chunk, include)
             try:

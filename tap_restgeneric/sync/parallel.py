@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
     from singer_sdk.helpers.types import TapState
     from singer_sdk.singerlib.encoding.base import GenericSingerWriter
     from singer_sdk.streams import Stream
+
+    from tap_restgeneric.sync.shared import Halt
 
 logger = logging.getLogger(__name__)
 _json = msgspec.json.Encoder()
@@ -41,17 +44,25 @@ class SnapshotStateWriter(StateWriter):
 
 
 class Halted(Exception):
-    """The run was interrupted (a signal): this stream stopped between two pages."""
+    """The run was stopped before its end (``signum``: by that signal; None: stdout closed)."""
+
+    def __init__(self, signum: int | None = None) -> None:
+        self.signum = signum
+        why = "its output closed" if signum is None else signal.Signals(signum).name
+        super().__init__(
+            f"stopped by {why} before the end: each stream stopped at its next page; the last "
+            "STATE holds what was written, and the next run resumes there"
+        )
 
 
-def sync_side_by_side(roots: Sequence[Stream], width: int, halt: threading.Event) -> None:
+def sync_side_by_side(roots: Sequence[Stream], width: int, halt: Halt) -> None:
     """Sync each top-level stream (its children with it) on up to ``width`` threads.
 
     A stream that fails does not stop the others: they are independent, so each runs to its
     own end and stores its bookmark (a resume then repeats nothing of theirs). The first
     failure, in stream order, is raised once every stream is done; the others are logged. A
-    signal (the SDK's handler writes STATE and exits) sets ``halt``, so the process ends once
-    each stream's current page is written.
+    signal sets ``halt``: each stream stops once its current page is written, and ``Halted``
+    is raised when they all did.
     """
 
     def sync_one(stream: Stream) -> None:
@@ -69,7 +80,7 @@ def sync_side_by_side(roots: Sequence[Stream], width: int, halt: threading.Event
         # main thread runs Python code again.
         while wait(futures, timeout=0.1).not_done:
             pass
-    except BaseException:  # SIGTERM or Ctrl-C: stop every stream before its next page
+    except BaseException:  # a second signal: stop every stream before its next page
         halt.set()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
@@ -82,3 +93,6 @@ def sync_side_by_side(roots: Sequence[Stream], width: int, halt: threading.Event
         logger.error("%s", extra)
     if failed:
         raise failed[0]
+    halted = [exc for exc in failures if isinstance(exc, Halted)]
+    if halted:
+        raise halted[0]

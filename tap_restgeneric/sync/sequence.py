@@ -116,8 +116,8 @@ class PageSequence:
 
     def _step(self, number: int, include: dict[str, Any]) -> PageStep | None:
         """Fetch page ``number`` and judge it (None: ask for it again, as recovered)."""
-        if self.stream.shared.halt.is_set():
-            raise Halted
+        if (halt := self.stream.shared.halt).is_set():
+            raise Halted(halt.signum)
         request, prepared = self._pending
         requester = self.stream.requester
         before = requester.retries

@@ -131,8 +131,8 @@ class WindowPages:
             try:
                 return feed.queue.get(timeout=POLL_SECONDS)
             except queue.Empty:
-                if self.stream.shared.halt.is_set():
-                    raise Halted from None
+                if (halt := self.stream.shared.halt).is_set():
+                    raise Halted(halt.signum) from None
 
     def _fetch(self, feed: _Feed) -> None:
         """On a worker thread: walk one window's pages into its feed."""
