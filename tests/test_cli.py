@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cli import clean_env, example, run_tap, secret_variables
+from faults import FaultServer
 
 from tap_restgeneric.cli import CLOSED_STDOUT
 from tap_restgeneric.demo import DemoServer
@@ -446,3 +449,30 @@ def test_reader_closing_stdout_is_one_line_and_exit_1(
     assert len(errors) == 1, stderr[-3000:]
     assert errors[0].endswith(CLOSED_STDOUT)
     assert "Traceback" not in stderr and "Exception ignored" not in stderr
+
+
+def test_ctrl_c_during_preview_is_one_line_and_exit_130(tmp_path: Path) -> None:
+    """Ctrl-C while ``restgeneric preview`` walks pages: the stop line, no traceback."""
+    with FaultServer({"/items": 2000}, auth=None, page_delay=0.3) as api:
+        endpoint = {"path": "items", "data_selector": "data", "paginator": {"type": "header_link"}}
+        config = {
+            "client": {"base_url": api.url},
+            "resources": [{"name": "items", "endpoint": endpoint}],
+        }
+        path = tmp_path / "config.json"
+        path.write_text(json.dumps(config))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tap_restgeneric.tools", "preview", str(path), "--pages", "50"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=clean_env(),
+        )
+        deadline = time.monotonic() + 30
+        while len(api.log("/items")) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + signal.SIGINT, err[-2000:]
+    assert "Traceback" not in err + out
+    assert "stopped by SIGINT before the end" in err

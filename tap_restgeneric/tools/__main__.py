@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from tap_restgeneric.sync.parallel import Halted
 from tap_restgeneric.tools import importer, partitions, preview, validate
 from tap_restgeneric.tools.common import ToolError, err
 from tap_restgeneric.tools.openapi import command as openapi
@@ -35,6 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in exc.lines:
             err(line)
         return 1
+    except Halted as exc:  # Ctrl-C while a tap walked pages (preview, --check)
+        err(str(exc))
+        return 1 if exc.signum is None else 128 + exc.signum
     return status
 
 
