@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
 from faults import FaultServer
-from helpers import Message, records, sync
+from helpers import Message, record_sleeps, records, sync
 
 from tap_restgeneric.errors import StreamRequestError
-from tap_restgeneric.records.cursors import parse_point
 
 RECORDS = 400  # updated_at from 2024-01-01T00:00Z, two records an hour: up to 2024-01-09T08:00Z
 NOW = "2024-01-10T00:00:00Z"  # nine daily windows, 48 records (five pages) each but the last
@@ -52,6 +52,11 @@ def config(api: FaultServer, paginator: dict[str, Any], **settings: Any) -> dict
     }
 
 
+def instant(text: str) -> datetime:
+    """An ISO 8601 instant (``Z`` or an offset)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def ids(messages: list[Message]) -> list[int]:
     """The ids written, in order."""
     return [int(r["id"]) for r in records(messages)]
@@ -62,17 +67,17 @@ def assert_states_between_windows(messages: list[Message]) -> list[str]:
 
     Returns the bookmarks in order.
     """
-    written: list[Any] = []
+    written: list[datetime] = []
     marks: list[tuple[int, str]] = []
     for message in messages:
         if message["type"] == "RECORD":
-            written.append(parse_point(message["record"]["updated_at"]))
+            written.append(instant(message["record"]["updated_at"]))
         elif message["type"] == "STATE":
             value = message["value"]["bookmarks"]["items"].get("replication_key_value")
             if value is not None and (not marks or marks[-1][1] != value):
                 marks.append((len(written), value))  # a bookmark when it moves
     for position, value in marks:
-        mark = parse_point(value)
+        mark = instant(value)
         assert all(point < mark for point in written[:position]), value
         assert all(point >= mark for point in written[position:]), value
     return [value for _, value in marks]
@@ -125,10 +130,10 @@ def test_a_failed_window_keeps_the_bookmark_before_it(
     with pytest.raises(StreamRequestError):
         sync(config(api, LINK), into=messages)
     failed = next(r for r in api.log("/items") if r.fault == "html_200")
-    since = parse_point(failed.query["since"])
+    since = instant(failed.query["since"])
     written = ids(messages)
     assert not [i for i, n in Counter(written).items() if n > 1]
-    before = [r["id"] for r in api.records() if parse_point(r["updated_at"]) < since]  # type: ignore[operator]
+    before = [r["id"] for r in api.records() if instant(r["updated_at"]) < since]
     assert written[: len(before)] == before  # every earlier window, whole and in order
     rest = written[len(before) :]  # only the failed window's first two pages
     assert rest == list(range(len(before) + 1, len(before) + 21))
@@ -145,3 +150,59 @@ def test_a_window_of_no_records_still_advances(
     messages = sync(config(api, LINK))
     assert ids(messages) == list(range(1, RECORDS + 1))
     assert assert_states_between_windows(messages)[-1] == "2024-01-12T00:00:00Z"
+
+
+RECOVERED = [
+    pytest.param("status", {"status": 503, "times": 2}, id="503 twice"),
+    pytest.param("status", {"status": 429, "retry_after": 0.2, "times": 3}, id="429 x3"),
+    pytest.param("reset_mid_body", {}, id="reset mid body"),
+    pytest.param("truncated_json", {}, id="truncated json"),
+    pytest.param("slow", {"delay": 0.3}, id="slow"),
+]
+FATAL = [
+    pytest.param("status", {"status": 404}, id="404"),
+    pytest.param("status", {"status": 503, "times": 99}, id="503 for good"),
+    pytest.param("html_200", {}, id="html 200"),
+]
+
+
+@pytest.mark.parametrize(("fault", "options"), RECOVERED)
+def test_a_window_that_recovers_loses_nothing(
+    api: FaultServer,
+    fault: str,
+    options: dict[str, Any],
+    freeze: Callable[[str], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A fault in one of several windows in flight: retried, every id once and in order."""
+    freeze(NOW)
+    record_sleeps(monkeypatch)
+    api.inject("/items", page=2, fault=fault, skip=3, **options)
+    messages = sync(config(api, LINK))
+    assert ids(messages) == list(range(1, RECORDS + 1))
+    assert assert_states_between_windows(messages) == DAY_ENDS
+    assert api.fault_counts[fault] >= 1
+
+
+@pytest.mark.parametrize(("fault", "options"), FATAL)
+def test_a_window_that_fails_fails_the_run_after_the_windows_before_it(
+    api: FaultServer,
+    fault: str,
+    options: dict[str, Any],
+    freeze: Callable[[str], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The windows before the failed one are written whole and bookmarked; none after it."""
+    freeze(NOW)
+    record_sleeps(monkeypatch)
+    api.inject("/items", page=2, fault=fault, skip=3, **options)
+    messages: list[Message] = []
+    with pytest.raises(StreamRequestError):
+        sync(config(api, LINK), into=messages)
+    failed = min(instant(r.query["since"]) for r in api.log("/items") if r.fault == fault)
+    before = [r["id"] for r in api.records() if instant(r["updated_at"]) < failed]
+    written = ids(messages)
+    assert written[: len(before)] == before
+    assert written[len(before) :] == list(range(len(before) + 1, len(before) + 11))  # its page 1
+    bookmarks = assert_states_between_windows(messages)
+    assert instant(bookmarks[-1]) == failed
