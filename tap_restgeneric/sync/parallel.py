@@ -48,7 +48,7 @@ class Halted(Exception):
 
     def __init__(self, signum: int | None = None) -> None:
         self.signum = signum
-        why = "its output closed" if signum is None else signal.Signals(signum).name
+        why = "stdout closing" if signum is None else signal.Signals(signum).name
         super().__init__(
             f"stopped by {why} before the end: each stream stopped at its next page; the last "
             "STATE holds what was written, and the next run resumes there"
