@@ -10,6 +10,9 @@
                                 # the tap's defaults vs a plain 8-thread pool vs the loop
     python benchmarks/bench.py --rate-limit 5 --latency-ms 20 --records 30000 --styles page_number
                                 # a server allowing 5 requests/s: rate, 429s, records lost
+    python benchmarks/bench.py --windowed --records 200000
+                                # a year of a cursor API backfilled with window_size P7D:
+                                # the tap's defaults vs one request at a time vs a plain loop
 
 For each pagination style the bench starts nothing new but the measured children: the API
 (``server.py``) runs in its own process for the whole session; then, per style, the baseline
@@ -19,6 +22,10 @@ process writing to a pipe. The bench drains the pipe into a temporary file while
 (no parsing then, so it takes no CPU from the child), measures wall time from spawn to exit and
 peak RSS from ``os.wait4`` (``ru_maxrss``), then parses the output with msgspec and checks that
 every id 1..N was written exactly once.
+
+``--compare`` adds dlt's rest_api with its defaults (``dlt_run.py``, run by ``--dlt-python`` or
+this Python when it has dlt; otherwise the row says "not installed" and the run goes on).
+``--windowed`` is described in ``windowed.py``.
 
 ``--large-response-mb N`` serves the records as ONE response of about N MB (``{"data": [...],
 "next": null}``, from a server process of its own) and runs the tap alone on it: peak RSS (target
@@ -55,6 +62,8 @@ import msgspec
 HERE = Path(__file__).resolve().parent
 SERVER = HERE / "server.py"
 BASELINE = HERE / "baseline.py"
+DLT_RUN = HERE / "dlt_run.py"
+DLT_NOT_INSTALLED = 3  # dlt_run.py's exit status when it cannot import dlt
 STYLES = ("page_number", "offset", "cursor", "link")
 # Styles whose pages are addressable before the previous response arrives; cursor and link
 # pages are known only from the previous response, so no client can fetch them in parallel.
@@ -400,6 +409,38 @@ def tap_config(origin: str, style: str, page_size: int) -> dict[str, Any]:
     }
 
 
+def dlt_python(override: str | None) -> tuple[str | None, str]:
+    """The Python that runs dlt (``--dlt-python``, else this one) and dlt's version, or None and
+    why not."""
+    python = override or sys.executable
+    try:
+        done = subprocess.run(
+            [python, "-c", "import dlt; print(dlt.__version__)"],
+            check=False,
+            capture_output=True,
+            text=True,
+            env=clean_env(),
+            timeout=120,
+        )
+    except OSError as exc:
+        return None, f"not installed: cannot run {python} ({exc.strerror})"
+    if done.returncode != 0:
+        return None, f"not installed in {python} (pip install dlt there, or --dlt-python PATH)"
+    return python, done.stdout.strip()
+
+
+def dlt_command(python: str, origin: str, style: str, page_size: int, workdir: Path) -> list[str]:
+    """dlt_run.py on the tap's config for ``style`` (dlt's page_number paginator expects a
+    ``total`` unless ``total_path`` is null; this API has none, so the config says so)."""
+    config = tap_config(origin, style, page_size)
+    del config["schema_sample_pages"]
+    if style == "page_number":
+        config["resources"][0]["endpoint"]["paginator"]["total_path"] = None
+    path = workdir / f"dlt_{style}.json"
+    path.write_text(json.dumps(config, indent=2))
+    return [python, str(DLT_RUN), "--config", str(path), "--resource", STREAM]
+
+
 # --------------------------------------------------------------------------- results
 
 
@@ -421,6 +462,7 @@ class Row:
     problems: list[str] = field(default_factory=list)
     ratio: float | None = None
     cpu_ratio: float | None = None
+    skipped: str = ""
 
     @property
     def wall_s(self) -> float:
@@ -519,19 +561,20 @@ def table(rows: Sequence[Row]) -> list[str]:
     cells = [HEADER]
     for row in rows:
         requests = sorted(set(row.requests))
+        ran = bool(row.walls_s)
         cells.append(
             (
                 row.style,
                 row.run,
                 fmt_int(row.records),
-                f"{row.wall_s:.2f}",
-                f"{row.cpu_s:.2f}",
-                fmt_int(row.records_per_s),
-                f"{row.rss_mb:.1f}",
+                f"{row.wall_s:.2f}" if ran else "-",
+                f"{row.cpu_s:.2f}" if ran else "-",
+                fmt_int(row.records_per_s) if ran else "-",
+                f"{row.rss_mb:.1f}" if ran else "-",
                 "/".join(str(r) for r in requests) or "-",
                 f"{row.ratio:.2f}x" if row.ratio is not None else "-",
                 f"{row.cpu_ratio:.2f}x" if row.cpu_ratio is not None else "-",
-                "yes" if row.complete else "NO: " + "; ".join(row.problems),
+                row.skipped or ("yes" if row.complete else "NO: " + "; ".join(row.problems)),
             )
         )
     last = len(HEADER) - 1
@@ -801,7 +844,12 @@ def run_rss_scan(args: argparse.Namespace, session: Session, tap: list[str], wor
 def run_compare(args: argparse.Namespace, session: Session, tap: list[str], workdir: Path) -> None:
     """Per style at ``--latency-ms``: the sequential loop (the baseline), a plain thread pool of
     ``--pool`` threads, the tap with its DEFAULT settings and the tap one request at a time;
-    records/s as a ratio to the loop's, and the default tap against the pool."""
+    records/s as a ratio to the loop's, and the default tap against the pool. Then dlt's
+    rest_api with its defaults (``dlt_run.py``) when a Python with dlt is found, else a row
+    that says it is not installed."""
+    dlt, dlt_about = dlt_python(args.dlt_python)
+    session.meta["dlt"] = {"python": dlt, "version": None if dlt is None else dlt_about}
+    say(f"dlt: {dlt_about if dlt is None else f'dlt {dlt_about} ({dlt})'}")
     with ServerProcess(
         args.records, args.page_size, args.latency_ms, prewarm=False, cache_mb=args.cache_mb
     ) as server:
@@ -837,6 +885,13 @@ def run_compare(args: argparse.Namespace, session: Session, tap: list[str], work
                     ),
                 ),
             ]
+            if dlt is not None:
+                runs.append(
+                    (
+                        "dlt rest_api",
+                        dlt_command(dlt, server.origin, style, args.page_size, workdir),
+                    )
+                )
             rows = {
                 label: Row("compare", style, label, args.records, args.latency_ms)
                 for label, _ in runs
@@ -846,6 +901,15 @@ def run_compare(args: argparse.Namespace, session: Session, tap: list[str], work
                     measured = measured_run(server, command, args.timeout)
                     rows[label].add(measured)
                     progress(style, label, measured, rows[label])
+            if dlt is None:
+                rows["dlt rest_api"] = Row(
+                    "compare",
+                    style,
+                    "dlt rest_api",
+                    args.records,
+                    args.latency_ms,
+                    skipped=dlt_about,
+                )
             base = rows["baseline"]
             for row in rows.values():
                 if row is not base and base.walls_s and row.walls_s:
@@ -854,13 +918,26 @@ def run_compare(args: argparse.Namespace, session: Session, tap: list[str], work
             session.rows.extend(rows.values())
             pool, tap_row = rows[f"pool x{args.pool}"], rows["tap defaults"]
             versus = tap_row.records_per_s / pool.records_per_s if pool.records_per_s else 0.0
+            measured_rows = {label: row for label, row in rows.items() if row.walls_s}
             loop_speed = {
                 label: row.records_per_s / base.records_per_s if base.records_per_s else 0.0
-                for label, row in rows.items()
+                for label, row in measured_rows.items()
             }
             detail = ", ".join(f"{label} {speed:.2f}x" for label, speed in loop_speed.items())
             session.notes.append(f"{style}: records/s as a ratio to the sequential loop: {detail}")
             say(f"  {style}: records/s / the sequential loop's: {detail}")
+            pool_speed = {
+                label: row.records_per_s / pool.records_per_s if pool.records_per_s else 0.0
+                for label, row in measured_rows.items()
+            }
+            detail = ", ".join(f"{label} {speed:.2f}x" for label, speed in pool_speed.items())
+            if dlt is None:
+                detail += f"; dlt rest_api: {dlt_about}"
+            session.notes.append(
+                f"{style}: records/s as a ratio to the {args.pool}-thread pool: {detail}"
+            )
+            say(f"  {style}: records/s / the {args.pool}-thread pool's: {detail}")
+            session.meta.setdefault("compare_vs_pool", {})[style] = pool_speed
             if style in PARALLELIZABLE:
                 ok = versus >= COMPARE_TARGET and tap_row.complete
                 mark = "PASS" if ok else "FAIL"
@@ -1142,6 +1219,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--pool", type=int, default=8, help="threads of the plain pool (--compare)")
     parser.add_argument(
+        "--dlt-python",
+        help="a Python with dlt installed, for the dlt rest_api row of --compare (default: this "
+        "Python; without dlt the row says 'not installed' and the run goes on)",
+    )
+    parser.add_argument(
         "--rate-limit",
         type=float,
         default=0.0,
@@ -1150,6 +1232,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--settle", type=float, default=10.0, help="seconds before the rate-limited run counts"
+    )
+    parser.add_argument(
+        "--windowed",
+        action="store_true",
+        help="a cursor API over one year of updated_at (updated_since/updated_until params): "
+        "the tap's incremental window_size P7D backfill with max_concurrency 1 (the baseline), "
+        "with its defaults, and a plain loop (--latency-ms, 20 when not given); see windowed.py",
     )
     args = parser.parse_args(argv)
     args.styles = [s.strip() for s in args.styles.split(",") if s.strip()]
@@ -1163,7 +1252,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             parser.error("--rss-scan takes comma-separated integers, e.g. 50000,1000000")
     if args.large_response_mb is not None and args.large_response_mb <= 0:
         parser.error("--large-response-mb must be > 0")
-    if args.compare and args.latency_ms == 0:
+    if (args.compare or args.windowed) and args.latency_ms == 0:
         args.latency_ms = 20.0
     if args.records < 1 or args.page_size < 1 or args.repeat < 1 or args.concurrency < 2:
         parser.error("--records, --page-size, --repeat must be >= 1, --concurrency >= 2")
@@ -1195,6 +1284,24 @@ def report(session: Session) -> None:
         say(f"  [{t.mark:^7}] {t.target:<{width}}  {t.subject:<{subject}}  {t.detail}")
 
 
+def describe(args: argparse.Namespace, mode: str) -> str:
+    """The line that says what this invocation measures."""
+    if args.large_response_mb:
+        return (
+            f"mode: large-response (tap only): one response of about {args.large_response_mb:g} MB"
+        )
+    if args.rss_scan:
+        sizes = ", ".join(f"{n:,}" for n in args.rss_scan)
+        return f"mode: rss-scan (tap only, page_number) at {sizes} records x {FIELDS} fields"
+    pages = -(-args.records // args.page_size)
+    styles = "cursor, windows of a year" if args.windowed else ", ".join(args.styles)
+    return (
+        f"mode: {mode}; {args.records:,} records x {FIELDS} fields, page size "
+        f"{args.page_size} ({pages:,} pages), styles {styles}, "
+        f"latency {args.latency_ms:g} ms, repeat {args.repeat} (best wall, max RSS)"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, print the table and targets, optionally write JSON."""
     args = parse_args(argv)
@@ -1211,6 +1318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode = "large-response" if args.large_response_mb else mode
     mode = "compare" if args.compare else mode
     mode = "rate-limit" if args.rate_limit else mode
+    mode = "windowed" if args.windowed else mode
     meta: dict[str, Any] = {
         "mode": mode,
         "records": args.records,
@@ -1229,18 +1337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     session = Session(meta)
     say("tap-restgeneric benchmark")
-    if args.large_response_mb:
-        say(f"mode: large-response (tap only): one response of about {args.large_response_mb:g} MB")
-    elif args.rss_scan:
-        sizes = ", ".join(f"{n:,}" for n in args.rss_scan)
-        say(f"mode: rss-scan (tap only, page_number) at {sizes} records x {FIELDS} fields")
-    else:
-        pages = -(-args.records // args.page_size)
-        say(
-            f"mode: {mode}; {args.records:,} records x {FIELDS} fields, page size "
-            f"{args.page_size} ({pages:,} pages), styles {', '.join(args.styles)}, "
-            f"latency {args.latency_ms:g} ms, repeat {args.repeat} (best wall, max RSS)"
-        )
+    say(describe(args, mode))
     say(f"python {meta['python']}, {meta['cpus']} CPUs, {meta['platform']}; tap: {' '.join(tap)}")
     say(f"baseline JSON codec: {codec_note}")
     load = os.getloadavg()
@@ -1250,7 +1347,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         " (other processes on the machine skew wall times)"
     )
     with workspace() as workdir:
-        if args.rate_limit:
+        if args.windowed:
+            # windowed.py imports this module as 'bench': let it find this one, not a copy.
+            sys.modules.setdefault("bench", sys.modules[__name__])
+            from windowed import run_windowed  # noqa: PLC0415 (a mode of its own module)
+
+            run_windowed(args, session, tap, workdir)
+        elif args.rate_limit:
             run_rate_limited(args, session, tap, workdir)
         elif args.compare:
             run_compare(args, session, tap, workdir)
@@ -1266,7 +1369,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     say(f"load average at end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     for note in session.notes:
         if note.startswith(
-            ("parallel fetching: not available", "rate-limited run", "page_number:", "offset:")
+            (
+                "parallel fetching: not available",
+                "rate-limited run",
+                "page_number:",
+                "offset:",
+                "windowed:",
+            )
         ):
             say(note)
     if args.json:
