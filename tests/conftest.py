@@ -36,6 +36,8 @@ SLOW_MODULES = frozenset(
         "test_postgres",
         "test_promise_campaign",
         "test_promise_e2e",
+        "test_scaling_out_dagster",
+        "test_scaling_out_meltano",
         "test_schemas_e2e",
         "test_sdk_suite",
         "test_seeds",
