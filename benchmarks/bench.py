@@ -1240,6 +1240,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "the tap's incremental window_size P7D backfill with max_concurrency 1 (the baseline), "
         "with its defaults, and a plain loop (--latency-ms, 20 when not given); see windowed.py",
     )
+    parser.add_argument(
+        "--suite",
+        action="store_true",
+        help="every figure of the README's Performance section in one run: loopback (all "
+        "styles), --compare (page_number, offset), --rate-limit 5, --windowed, with --records "
+        "(and --tap-command, --dlt-python, --repeat) passed on",
+    )
     args = parser.parse_args(argv)
     args.styles = [s.strip() for s in args.styles.split(",") if s.strip()]
     unknown = [s for s in args.styles if s not in STYLES]
@@ -1302,9 +1309,38 @@ def describe(args: argparse.Namespace, mode: str) -> str:
     )
 
 
+def suite(args: argparse.Namespace) -> int:
+    """Each mode of the Performance section in turn, in this one process; the worst status."""
+    shared = ["--records", str(args.records), "--repeat", str(args.repeat)]
+    shared += ["--tap-command", args.tap_command] if args.tap_command else []
+    shared += ["--dlt-python", args.dlt_python] if args.dlt_python else []
+    modes = [
+        [],
+        ["--compare", "--styles", "page_number,offset"],
+        [
+            "--rate-limit",
+            "5",
+            "--latency-ms",
+            "20",
+            "--records",
+            "30000",
+            "--styles",
+            "page_number",
+        ],
+        ["--windowed"],
+    ]
+    status = 0
+    for extra in modes:
+        say(f"\n=== bench.py {' '.join([*shared, *extra])}")
+        status = max(status, main([*shared, *extra]))
+    return status
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, print the table and targets, optionally write JSON."""
     args = parse_args(argv)
+    if args.suite:
+        return suite(args)
     if args.serve_large is not None:
         return serve_large(args.serve_large)
     tap = tap_command(args.tap_command)

@@ -6,24 +6,24 @@ fetched at the same time: as many as the host's adaptive level allows (``http.li
 most ``max_concurrency``, one while the API answers quickly. The stream still writes window 1's
 records, then window 2's, and stores a bookmark only after a window's last record, so the
 bookmark never passes a window that is not complete: a crash repeats at most the windows that
-were in flight. Each window waiting its turn holds at most ``QUEUED_BATCHES`` pages.
+were in flight. A window fetched ahead of its turn keeps going, its pages spooled to a
+temporary file (``window_feed.py``), so memory stays bounded however far ahead it gets.
 """
 
 from __future__ import annotations
 
 import itertools
-import queue
 import threading
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import requests
 
 from tap_restgeneric.sync.parallel import Halted
-from tap_restgeneric.sync.sequence import End, PageSequence, PageStep
+from tap_restgeneric.sync.sequence import PageSequence, PageStep
+from tap_restgeneric.sync.window_feed import Batch, Feed, Finished
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -31,28 +31,9 @@ if TYPE_CHECKING:
     from tap_restgeneric.sync.bookmarks import IncrementalRun, Window
     from tap_restgeneric.sync.streams import RestGenericStream
 
-QUEUED_BATCHES = 4
-"""Pages (or chunks of a large page) a window fetched ahead of its turn holds at most."""
 POLL_SECONDS = 0.1
-Batch = list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class _Finished:
-    """A window's sequence ended: how, and the error it ended with (None: it completed)."""
-
-    end: End | None
-    error: BaseException | None = None
-
-
-class _Feed:
-    """One window's pages, from the thread that fetches them to the stream that writes them."""
-
-    def __init__(self, window: Window) -> None:
-        self.window = window
-        self.queue: queue.Queue[Batch | _Finished] = queue.Queue(QUEUED_BATCHES)
-        self.sequence: PageSequence | None = None
-        self.front = threading.Event()  # its pages are the ones being written now
+AHEAD = 4
+"""Windows fetched or spooled but not yet written, at most, per ``max_concurrency``."""
 
 
 class WindowPages:
@@ -71,7 +52,7 @@ class WindowPages:
         self.width = max(1, stream.api.max_concurrency)
         self._stop = threading.Event()
         self._pool: ThreadPoolExecutor | None = None
-        self._feeds: deque[_Feed] = deque()
+        self._feeds: deque[Feed] = deque()
         self._windows = run.windows()
         self._more = True  # windows left to start
         self._sessions = threading.local()  # one per worker thread, kept from window to window
@@ -89,25 +70,30 @@ class WindowPages:
         while self._feeds:
             feed = self._feeds[0]
             yield feed.window, self._drain(feed)
-            self._feeds.popleft()
+            self._feeds.popleft().close()
             self._start_more()
 
     def _start_more(self) -> None:
-        """Start windows until as many are in flight as the host's level allows."""
+        """Start windows while fewer are being fetched than the host's level allows (and not
+        too many wait for their turn)."""
         level = self.stream.shared.limiter.level(self.stream.endpoint_requests.url)
-        while self._more and len(self._feeds) < min(self.width, level):
+        running = sum(feed.running for feed in self._feeds)
+        while self._more and running < min(self.width, level):
+            if len(self._feeds) >= AHEAD * self.width:
+                return
             window = next(self._windows, None)
             if window is None:
                 self._more = False
                 return
-            feed = _Feed(window)
+            feed = Feed(window)
             if not self._feeds:
                 feed.front.set()
             self._feeds.append(feed)
+            running += 1
             assert self._pool is not None
             self._pool.submit(self._fetch, feed)
 
-    def _drain(self, feed: _Feed) -> Iterator[Batch]:
+    def _drain(self, feed: Feed) -> Iterator[Batch]:
         """A window's pages as its thread hands them over; then why it ended."""
         feed.front.set()
         if feed.sequence is not None:
@@ -115,7 +101,7 @@ class WindowPages:
         stats, selected = self.stream.stats, self.stream.selected
         while True:
             item = self._take(feed)
-            if isinstance(item, _Finished):
+            if isinstance(item, Finished):
                 stats.ended(item.end)
                 if item.error is not None:
                     raise item.error
@@ -125,16 +111,17 @@ class WindowPages:
                 stats.written += len(item)
             self._start_more()
 
-    def _take(self, feed: _Feed) -> Batch | _Finished:
+    def _take(self, feed: Feed) -> Batch | Finished:
         """The next item of ``feed``, waiting for it (a halted run stops waiting)."""
         while True:
-            try:
-                return feed.queue.get(timeout=POLL_SECONDS)
-            except queue.Empty:
-                if (halt := self.stream.shared.halt).is_set():
-                    raise Halted(halt.signum) from None
+            item = feed.take(POLL_SECONDS)
+            if item is not None:
+                return item
+            if (halt := self.stream.shared.halt).is_set():
+                raise Halted(halt.signum)
+            self._start_more()  # windows ahead may have finished, or the level risen
 
-    def _fetch(self, feed: _Feed) -> None:
+    def _fetch(self, feed: Feed) -> None:
         """On a worker thread: walk one window's pages into its feed."""
         if self._stop.is_set():
             return
@@ -156,11 +143,12 @@ class WindowPages:
             steps = iter(sequence)
             for step in steps:
                 for kept in step.batches():
-                    if not self._put(feed, kept):
+                    if self._stop.is_set():
                         return
-            self._put(feed, _Finished(sequence.end))
+                    feed.put(kept)
+            feed.finish(Finished(sequence.end))
         except BaseException as exc:  # handed to the stream, raised there in window order
-            self._put(feed, _Finished(None if sequence is None else sequence.end, exc))
+            feed.finish(Finished(None if sequence is None else sequence.end, exc))
         finally:
             if steps is not None:  # an early stop: drop pages fetched ahead, spooled bodies
                 steps.close()
@@ -172,20 +160,12 @@ class WindowPages:
             session = self._sessions.session = self.stream._new_session()
         return session
 
-    def _put(self, feed: _Feed, item: Batch | _Finished) -> bool:
-        """Hand ``item`` over once there is room; False when the windows were stopped."""
-        while not self._stop.is_set():
-            try:
-                feed.queue.put(item, timeout=POLL_SECONDS)
-            except queue.Full:
-                continue
-            return True
-        return False
-
     def close(self) -> None:
         """Stop the windows still in flight (each after its current request) and let go."""
         self._stop.set()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+        for feed in self._feeds:
+            feed.close()
         self._feeds.clear()
