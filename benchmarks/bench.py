@@ -410,9 +410,10 @@ def tap_config(origin: str, style: str, page_size: int) -> dict[str, Any]:
 
 
 def dlt_python(override: str | None) -> tuple[str | None, str]:
-    """The Python that runs dlt (``--dlt-python``, else this one) and dlt's version, or None and
-    why not."""
-    python = override or sys.executable
+    """The Python that runs dlt (``--dlt-python``, else the repo's ``.venv-dlt`` that
+    ``scripts/setup`` makes, else this one) and dlt's version, or None and why not."""
+    beside = Path(__file__).resolve().parent.parent / ".venv-dlt" / "bin" / "python"
+    python = override or (str(beside) if beside.exists() else sys.executable)
     try:
         done = subprocess.run(
             [python, "-c", "import dlt; print(dlt.__version__)"],
