@@ -305,6 +305,17 @@ class Server(socketserver.ThreadingTCPServer):
         self.latency = latency
         self.app = App(pages, f"http://127.0.0.1:{self.server_address[1]}", rate_limit)
 
+    def run(self) -> int:
+        """Print the port on stdout (the caller reads it), serve until killed."""
+        print(self.server_address[1], flush=True)
+        try:
+            self.serve_forever(poll_interval=0.2)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.server_close()
+        return 0
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse options, optionally render every page, print the port, serve until killed."""
@@ -330,14 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         file=sys.stderr,
         flush=True,
     )
-    print(server.server_address[1], flush=True)
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
+    return server.run()
 
 
 if __name__ == "__main__":

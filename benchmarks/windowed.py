@@ -152,14 +152,7 @@ def serve(argv: Sequence[str]) -> int:
         file=sys.stderr,
         flush=True,
     )
-    print(server.server_address[1], flush=True)
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
+    return server.run()
 
 
 def loop(argv: Sequence[str]) -> int:

@@ -4,51 +4,23 @@ Completeness and the printed rows only, never timings."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from bench_scripts import bench, load_script
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "benchmarks" / "bench.py"
-WINDOWED = ROOT / "benchmarks" / "windowed.py"
-DLT_RUN = ROOT / "benchmarks" / "dlt_run.py"
 RECORDS = 2000
 WINDOWS = 53  # 2025 in windows of 7 days: 52 full ones and a day
 
 
-def bench(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    """Run bench.py with ``args``; what it printed and its --json results."""
-    out = tmp_path / "out.json"
-    done = subprocess.run(
-        [sys.executable, str(BENCH), *args, "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    return done, json.loads(out.read_text()) if out.exists() else {}
-
-
-def load_windowed() -> ModuleType:
-    """benchmarks/windowed.py as a module (the benchmarks are scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location("windowed_under_test", WINDOWED)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_windowed_api_filters_half_open_ranges_and_pages_by_cursor() -> None:
-    windowed = load_windowed()
+    windowed = load_script("windowed")
     app = windowed.WindowedApp(RECORDS, 100)
     stamps = [windowed.updated_at(i, RECORDS) for i in range(1, RECORDS + 1)]
     assert stamps == sorted(stamps)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import subprocess
@@ -10,13 +9,11 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from bench_scripts import BENCH, load_script
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "benchmarks" / "bench.py"
 STYLES = ("page_number", "offset", "cursor", "link")
 RECORDS = 2000
 
@@ -131,23 +128,13 @@ def test_latency_run_is_complete_sequential_and_parallel(runs: dict[str, BenchRu
     assert run.results["meta"]["latency_ms"] == 5
 
 
-def load_bench() -> ModuleType:
-    """benchmarks/bench.py as a module (it is a script, not a package)."""
-    spec = importlib.util.spec_from_file_location("bench_under_test", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def record_line(record_id: int, stream: str = "items") -> bytes:
     message = {"type": "RECORD", "stream": stream, "record": {"id": record_id, "x": [1, {}]}}
     return json.dumps(message).encode() + b"\n"
 
 
 def test_output_check_catches_missing_duplicate_and_stray_records() -> None:
-    bench = load_bench()
+    bench = load_script("bench")
     good = b'{"type":"SCHEMA","stream":"items","schema":{}}\n' + b"".join(
         record_line(i) for i in (3, 1, 2)
     )

@@ -4,30 +4,12 @@ requests a second). Completeness and the printed figures only, never timings."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
+from bench_scripts import bench
 
 pytestmark = pytest.mark.slow  # it starts the bench, its servers and the tap as processes
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "benchmarks" / "bench.py"
-
-
-def bench(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    """Run bench.py with ``args``; what it printed and its --json results."""
-    out = tmp_path / "out.json"
-    done = subprocess.run(
-        [sys.executable, str(BENCH), *args, "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    return done, json.loads(out.read_text()) if out.exists() else {}
 
 
 def test_compare_runs_the_loop_a_pool_and_the_tap_with_its_defaults(tmp_path: Path) -> None:
