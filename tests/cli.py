@@ -106,6 +106,21 @@ def meltano_env(config: dict[str, Any]) -> dict[str, str]:
     return env
 
 
+def meltano(
+    project: Path, env: dict[str, str], *argv: str, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """``meltano *argv`` in ``project`` (the Meltano of .venv-meltano), its output captured."""
+    return subprocess.run(
+        [tool("meltano", "MELTANO", ".venv-meltano"), *argv],
+        check=False,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+
+
 def meltano_run(
     project: Path, config: dict[str, Any], *args: str
 ) -> subprocess.CompletedProcess[str]:
@@ -113,21 +128,8 @@ def meltano_run(
     out = project / "output"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
-    return subprocess.run(
-        [
-            tool("meltano", "MELTANO", ".venv-meltano"),
-            "run",
-            *args,
-            "tap-restgeneric",
-            "target-jsonl",
-        ],
-        check=False,
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=meltano_env(config),
-        timeout=300,
-    )
+    argv = ("run", *args, "tap-restgeneric", "target-jsonl")
+    return meltano(project, meltano_env(config), *argv, timeout=300)
 
 
 def jsonl_ids(path: Path) -> list[Any]:

@@ -8,7 +8,6 @@ here by module, so a new test in them is slow too. CI runs everything.
 from __future__ import annotations
 
 import copy
-import subprocess
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from cli import ROOT, clean_env, tool
+from cli import ROOT, clean_env, meltano
 
 from tap_restgeneric.demo import DemoServer
 from tap_restgeneric.redaction import REDACT
@@ -109,22 +108,12 @@ def fresh_demo() -> Iterator[DemoServer]:
 @pytest.fixture(scope="session")
 def meltano_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the repo's meltano.yml (tap installed from this checkout), installed once."""
-    meltano = tool("meltano", "MELTANO", ".venv-meltano")
     project = tmp_path_factory.mktemp("meltano")
     spec = yaml.safe_load((ROOT / "meltano.yml").read_text())
     extractor = spec["plugins"]["extractors"][0]
     extractor["pip_url"] = f"-e {ROOT}"
     del extractor["config"]  # Meltano deep-merges env objects into it; each test sets its own
     (project / "meltano.yml").write_text(yaml.safe_dump(spec))
-    env = clean_env(MELTANO_SEND_ANONYMOUS_USAGE_STATS="false")
-    done = subprocess.run(
-        [meltano, "install"],
-        check=False,
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
+    done = meltano(project, clean_env(MELTANO_SEND_ANONYMOUS_USAGE_STATS="false"), "install")
     assert done.returncode == 0, done.stderr[-3000:]
     return project

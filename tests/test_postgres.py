@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
-from cli import EXAMPLES, Run, clean_env, example, meltano_env, parse_messages, tool
+from cli import EXAMPLES, Run, clean_env, example, meltano, meltano_env, parse_messages, tool
 from pg_server import PostgresServer
 
 from tap_restgeneric.demo import DemoServer
@@ -274,15 +274,7 @@ def meltano_into_postgres(
     env = meltano_env(config)
     for key, value in server.target_config(schema).items():
         env[f"TARGET_POSTGRES_{key.upper()}"] = str(value)
-    return subprocess.run(
-        [tool("meltano", "MELTANO", ".venv-meltano"), *args],
-        check=False,
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    return meltano(project, env, *args, timeout=300)
 
 
 def test_meltano_run_into_postgres_with_its_state_store(

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from cli import ROOT, clean_env, example, jsonl_ids, tool
+from cli import ROOT, clean_env, example, jsonl_ids, meltano
 from helpers import records, sync
 
 from tap_restgeneric.demo import DemoServer
@@ -43,19 +43,6 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     done = meltano(project, clean_env(MELTANO_SEND_ANONYMOUS_USAGE_STATS="false"), "install")
     assert done.returncode == 0, done.stderr[-3000:]
     return project
-
-
-def meltano(project: Path, env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
-    """``meltano *argv`` in the project."""
-    return subprocess.run(
-        [tool("meltano", "MELTANO", ".venv-meltano"), *argv],
-        check=False,
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
 
 
 def restgeneric(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:

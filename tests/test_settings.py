@@ -27,7 +27,7 @@ import pytest
 import requests
 import tomllib
 import yaml
-from cli import clean_env, example, jsonl_ids, meltano_run, tool
+from cli import clean_env, example, jsonl_ids, meltano, meltano_run
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from singer_sdk.configuration import _dict_config as dict_config
@@ -194,17 +194,9 @@ DEMO_SECRETS = ("demo-key-000", "demo-token-000")
 
 
 def test_meltano_config_list_shows_no_secret(tmp_path: Path) -> None:
-    meltano = tool("meltano", "MELTANO", ".venv-meltano")
     shutil.copy(ROOT / "meltano.yml", tmp_path / "meltano.yml")
-    done = subprocess.run(
-        [meltano, "config", "list", "--all", "tap-restgeneric"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=clean_env(MELTANO_SEND_ANONYMOUS_USAGE_STATS="false"),
-        timeout=120,
-        check=False,
-    )
+    env = clean_env(MELTANO_SEND_ANONYMOUS_USAGE_STATS="false")
+    done = meltano(tmp_path, env, "config", "list", "--all", "tap-restgeneric", timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "client.base_url" in done.stdout  # the extractor's config is listed
     for value in DEMO_SECRETS:
