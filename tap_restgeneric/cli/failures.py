@@ -50,7 +50,7 @@ def one_line_failures() -> None:
             handler.addFilter(_DropSdkFailureEcho())
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     """The exception as one short redacted line: ``TypeName: message``."""
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return excerpt(clip(text, MAX_LINE))
@@ -77,7 +77,7 @@ def clean_failures(logger: logging.Logger) -> Iterator[None]:
     except (MapExpressionError, StreamMapConfigError) as exc:
         where = format_path(("stream_maps",))
         fail(
-            logger, [f"stream map failed: {_one_line(exc)}; expected a valid stream map at {where}"]
+            logger, [f"stream map failed: {one_line(exc)}; expected a valid stream map at {where}"]
         )
     except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
         raise
@@ -87,5 +87,5 @@ def clean_failures(logger: logging.Logger) -> Iterator[None]:
     except Exception as exc:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s", clip("".join(traceback.format_exception(exc)), 100_000))
-        line = f"unexpected error: {_one_line(exc)} (log level DEBUG shows the traceback)"
+        line = f"unexpected error: {one_line(exc)} (log level DEBUG shows the traceback)"
         fail(logger, [line])

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 
+from tap_restgeneric.cli.failures import one_line
 from tap_restgeneric.sync.parallel import Halted
 from tap_restgeneric.tools import importer, partitions, preview, validate
 from tap_restgeneric.tools.common import ToolError, err
@@ -39,6 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Halted as exc:  # Ctrl-C while a tap walked pages (preview, --check)
         err(str(exc))
         return 1 if exc.signum is None else 128 + exc.signum
+    except Exception as exc:  # the last resort: one redacted line, the traceback only at DEBUG
+        if os.environ.get("LOGLEVEL", "").upper() == "DEBUG":
+            err("".join(traceback.format_exception(exc)))
+        err(f"unexpected error: {one_line(exc)} (LOGLEVEL=DEBUG shows the traceback)")
+        return 1
     return status
 
 

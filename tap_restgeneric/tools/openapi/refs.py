@@ -11,10 +11,10 @@ from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 
 from tap_restgeneric.tools.common import ToolError
-from tap_restgeneric.tools.openapi.loading import Document, parse, read_text
+from tap_restgeneric.tools.openapi.loading import Document, is_url, parse, read_text
 
 MAX_HOPS = 64
-"""A ``$ref`` chain longer than this is a cycle of references to references."""
+"""The longest chain of ``$ref``s to ``$ref``s followed."""
 
 
 @cache
@@ -85,8 +85,17 @@ class Refs:
         while isinstance(node.value, dict) and isinstance(node.value.get("$ref"), str):
             ref = node.value["$ref"]
             target = urljoin(node.base, ref)
-            if target in seen or len(seen) >= MAX_HOPS:
+            if target in seen:
                 raise ToolError(f"$ref {ref!r} at {node.base}: a cycle of references")
+            if len(seen) >= MAX_HOPS:
+                raise ToolError(
+                    f"$ref {ref!r} at {node.base}: more than {MAX_HOPS} references to references"
+                )
+            if is_url(node.base) and not is_url(target):
+                raise ToolError(
+                    f"$ref {ref!r} in {node.base}: a document read over HTTP may not refer to "
+                    "a local file"
+                )
             seen.add(target)
             known = node.targets.get(target)
             if known is not None:
