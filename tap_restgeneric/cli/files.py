@@ -48,18 +48,19 @@ def _json_too_deep_at(text: str) -> str:
     return ""
 
 
-def _read_text(file: Path, path: str, limit: int, kind: str) -> str:
-    """The file's text: at most ``limit`` bytes, UTF-8, else a ValueError naming the file."""
+def read_text(file: Path, path: str, limit: int, kind: str, what: str = "config") -> str:
+    """The text of a ``kind`` ``what`` file (``JSON config``): at most ``limit`` bytes, UTF-8,
+    else a ValueError naming the file."""
     try:
         with file.open("rb") as handle:
             data = handle.read(limit + 1)
     except OSError as exc:
-        msg = f"cannot read config file {path}: {exc.strerror or exc}"
+        msg = f"cannot read {what} file {path}: {exc.strerror or exc}"
         raise ValueError(msg) from None
     if len(data) > limit:
         size = f"{limit // (1024 * 1024)} MB"
         msg = (
-            f"config file {path} is larger than {size}; expected a {kind} config file of at "
+            f"{what} file {path} is larger than {size}; expected a {kind} {what} file of at "
             f"most {size} ({limit:,} bytes)"
         )
         raise ValueError(msg)
@@ -70,7 +71,7 @@ def _read_text(file: Path, path: str, limit: int, kind: str) -> str:
         before = data[data.rfind(b"\n", 0, exc.start) + 1 : exc.start]
         column = len(before.decode("utf-8", errors="replace")) + 1
         msg = (
-            f"config file {path} is not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line} "
+            f"{what} file {path} is not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line} "
             f"column {column} (byte {exc.start}) cannot be decoded ({exc.reason}); expected a "
             "file saved as UTF-8"
         )
@@ -143,13 +144,19 @@ def read_config_file(path: str) -> dict[str, Any]:
     """
     file = Path(path)
     if file.suffix.lower() in (".yml", ".yaml"):
-        data = _load_yaml(_read_text(file, path, MAX_YAML_BYTES, "YAML"), path)
+        data = _load_yaml(read_text(file, path, MAX_YAML_BYTES, "YAML"), path)
     else:
-        data = _load_json(_read_text(file, path, MAX_CONFIG_BYTES, "JSON"), path)
+        data = _load_json(read_text(file, path, MAX_CONFIG_BYTES, "JSON"), path)
     if not isinstance(data, dict):
         msg = f"config file {path} must hold an object of settings, not {json_type(data)}"
         raise ValueError(msg)
     return data
+
+
+def read_json_file(path: str, kind: str) -> Any:
+    """A JSON ``kind`` file (``state``) within a config file's limits (size, UTF-8, nesting);
+    a ValueError naming it otherwise."""
+    return _load_json(read_text(Path(path), path, MAX_CONFIG_BYTES, "JSON", kind), path, kind)
 
 
 def read_json_input(handle: IO[str], kind: str) -> IO[str]:

@@ -9,6 +9,7 @@ import math
 from pathlib import Path as FilePath
 from typing import Any
 
+from tap_restgeneric.cli.files import MAX_CONFIG_BYTES, read_text
 from tap_restgeneric.config.raw import RestApiConfig
 from tap_restgeneric.config.secrets import is_reference
 from tap_restgeneric.errors import Path, format_path
@@ -128,9 +129,9 @@ def run(args: argparse.Namespace) -> int:
     """Convert, write the JSON, and list the secrets to set (and any problems) on stderr."""
     file = FilePath(args.file)
     try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ToolError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+        text = read_text(file, args.file, MAX_CONFIG_BYTES, "dlt", "snippet")
+    except ValueError as exc:
+        raise ToolError(str(exc)) from None
     config, names = convert(text, is_python=file.suffix.lower() == ".py")
     if args.base_url:
         client = config.setdefault("client", {"base_url": args.base_url})

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from tap_restgeneric.cli.files import read_json_file
 from tap_restgeneric.records.cursors import as_datetime, detect_format, parse_point, render
 from tap_restgeneric.tools.common import ToolError, err, out
 
@@ -117,7 +118,7 @@ def merge(args: argparse.Namespace) -> int:
     """Print the combined state of the completed partitions (named by their state files)."""
     if not args.manifest:
         raise ToolError("--merge-state needs --manifest PARTITIONS.json (the partitions list)")
-    manifest = read_json(args.manifest)
+    manifest = read_json(args.manifest, "manifest")
     if not isinstance(manifest, list) or not all(isinstance(p, dict) for p in manifest):
         raise ToolError(f"{args.manifest}: not a partitions list")
     known = {p.get("state_id") for p in manifest}
@@ -126,7 +127,7 @@ def merge(args: argparse.Namespace) -> int:
         state_id = Path(name).name.removesuffix(".json")
         if state_id not in known:
             raise ToolError(f"{name}: no partition has the state id {state_id!r}")
-        state = read_json(name)
+        state = read_json(name, "state")
         if isinstance(state, dict) and isinstance(state.get("singer_state"), dict):
             state = state["singer_state"]  # as ``meltano state get`` prints it
         if not isinstance(state, dict):
@@ -140,9 +141,9 @@ def merge(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_json(name: str) -> Any:
-    """A JSON file, or a ToolError naming it."""
+def read_json(name: str, kind: str) -> Any:
+    """A JSON ``kind`` file within a config file's limits, or a ToolError naming it."""
     try:
-        return json.loads(Path(name).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ToolError(f"{name}: {exc}") from None
+        return read_json_file(name, kind)
+    except ValueError as exc:
+        raise ToolError(str(exc)) from None

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Mapping
-from pathlib import Path as FilePath
 from typing import Any
 
 from singer_sdk.exceptions import ConfigValidationError
 
+from tap_restgeneric.cli.files import read_json_file
 from tap_restgeneric.errors import StreamRequestError, did_you_mean
 from tap_restgeneric.sync.streams import RestGenericStream
 from tap_restgeneric.tap import TapRestGeneric
@@ -68,9 +67,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _read_state(name: str) -> dict[str, Any]:
     try:
-        state = json.loads(FilePath(name).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ToolError(f"cannot read state file {name}: {exc}") from None
+        state = read_json_file(name, "state")
+    except ValueError as exc:
+        raise ToolError(str(exc)) from None
     return state if isinstance(state, dict) else {}
 
 
