@@ -41,6 +41,11 @@ def document(schemas: dict[str, Any] | None = None, items: Any = None) -> dict[s
     }
 
 
+def too_large(limit: int) -> str:
+    """The reason given for a document over ``limit`` bytes."""
+    return f"larger than {limit:,} bytes, the most a document may have"
+
+
 def run(spec: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
     """``restgeneric import-openapi SPEC``: its exit status and stderr lines."""
     status = tools.main(["import-openapi", spec])
@@ -199,13 +204,12 @@ def test_downloads_are_bounded_in_size_and_time(
     body = json.dumps(document()).encode()
     monkeypatch.setattr(loading, "MAX_BYTES", len(body) - 1)
     monkeypatch.setattr(loading, "TIMEOUT", 1.0)
-    too_large = f"larger than {len(body) - 1:,} bytes, the most a document may have"
     with DocServer() as server:
         url = server.url + "/openapi.json"
         server.doc = Doc(body, len(body), 0.0)  # announced by Content-Length
-        fails_with(url, capsys, f"cannot fetch {url}: {too_large}")
+        fails_with(url, capsys, f"cannot fetch {url}: {too_large(len(body) - 1)}")
         server.doc = Doc(body, 100, 0.0, chunked=True)  # counted as it arrives
-        fails_with(url, capsys, f"cannot fetch {url}: {too_large}")
+        fails_with(url, capsys, f"cannot fetch {url}: {too_large(len(body) - 1)}")
         monkeypatch.setattr(loading, "MAX_BYTES", 1 << 20)
         server.doc = Doc(body, 1, 0.05)  # a byte every 50 ms: whole in about 20 s
         started = time.monotonic()
@@ -225,8 +229,9 @@ def test_local_files_are_bounded_and_utf8(
     fails_with(
         str(path),
         capsys,
-        f"cannot read {path}: larger than 100 bytes, the most a document may have",
+        f"cannot read {path}: " + too_large(100),
     )
+    fails_with("/dev/zero", capsys, "cannot read /dev/zero: " + too_large(100))
     path.write_bytes(b'{"openapi": "3.0.0", "info": {"title": "caf\xe9"}}')
     fails_with(str(path), capsys, f"cannot read {path}: not UTF-8 text (invalid continuation byte)")
 

@@ -54,11 +54,13 @@ def read_text(location: str) -> str:
     is_uri = location.startswith("file:")
     path = Path(url2pathname(urlsplit(location).path) if is_uri else location)
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise ToolError(f"cannot read {location}: {_too_large()}")
-        return _decode(path.read_bytes(), location)
+        with path.open("rb") as handle:  # not by its size: /dev/zero has none
+            data = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ToolError(f"cannot read {location}: {exc}") from None
+    if len(data) > MAX_BYTES:
+        raise ToolError(f"cannot read {location}: {_too_large()}")
+    return _decode(data, location)
 
 
 def _fetch(url: str) -> bytes:
