@@ -102,6 +102,25 @@ def test_a_window_that_is_not_whole_days_is_refused_for_a_date_cursor() -> None:
         split(T0, T0, "iso8601", count=2, window=None)
 
 
+def test_at_most_1000_windows(capsys: pytest.CaptureFixture[str]) -> None:
+    """A second-sized window over a month would be 2.7 million jobs (and hours, gigabytes)."""
+    ranges = split(T0, T0 + timedelta(days=1000), "date", count=None, window=timedelta(days=1))
+    assert len(ranges) == 1000
+    ranges = split(T0, T0 + timedelta(days=31), "iso8601", count=1000, window=None)
+    assert len(ranges) == 1000
+    config = str(Path(__file__).parent.parent / "examples" / "seed_000_incremental.json")
+    argv = ["partitions", config, "--by", "window", "--end", "2024-02-01T00:00:00Z"]
+    assert main([*argv, "--count", "1001"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "--count must be at most 1,000 (each a job of its own)"
+    ]
+    assert main([*argv, "--window", "PT1S"]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "the window 0:00:01 cuts the range into more than 1,000 windows (each a job of its "
+        "own): give a larger --window, or --count"
+    )
+
+
 def window_bounds(parts: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
     """The ``incremental`` each window partition of resource ``name`` sets."""
     found = []

@@ -16,6 +16,8 @@ from tap_restgeneric.tools.common import ToolError, err, out
 
 UNITS = {"date": timedelta(days=1), "epoch_ms": timedelta(milliseconds=1)}
 """The smallest step a boundary can be written in (a second for every other format)."""
+MAX_WINDOWS = 1_000
+"""Window partitions of one resource, at most: each is a job of its own for an orchestrator."""
 
 
 def cursor_format(raw: Any, convert: str | None) -> str:
@@ -65,10 +67,18 @@ def split(
             msg = f"the window {window} is not a whole number of {unit} (the cursor is a {fmt})"
             raise ToolError(msg)
         step = window // unit
+        if -(-units // step) > MAX_WINDOWS:
+            msg = (
+                f"the window {window} cuts the range into more than {MAX_WINDOWS:,} windows "
+                "(each a job of its own): give a larger --window, or --count"
+            )
+            raise ToolError(msg)
         points = [start + unit * k for k in range(0, units, step)]
     else:
         if count is None or count < 1:
             raise ToolError("--count must be a positive number")
+        if count > MAX_WINDOWS:
+            raise ToolError(f"--count must be at most {MAX_WINDOWS:,} (each a job of its own)")
         points = [start + unit * (units * i // count) for i in range(count)]
     bounds = sorted({*points, end})
     return list(itertools.pairwise(bounds))
