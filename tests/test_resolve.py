@@ -281,6 +281,18 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
         config("a", {"name": "a", "endpoint": "other"}),
         "resource 'a' is already defined; expected unique names at config['resources'][1]['name']",
     ),
+    "a resource name a target would make a path of": (
+        config({"name": "../../etc/x", "endpoint": "x"}),
+        "'../../etc/x' cannot name a stream: targets make file and table names of it; expected "
+        "a name without '/', '\\' or control characters, not '.' or '..' "
+        "at config['resources'][0]['name']",
+    ),
+    "a table_name with a control character": (
+        config({"name": "a", "table_name": "a\x00", "endpoint": "x"}),
+        "'a\\x00' cannot name a stream: targets make file and table names of it; expected "
+        "a name without '/', '\\' or control characters, not '.' or '..' "
+        "at config['resources'][0]['table_name']",
+    ),
     "name in resource_defaults": (
         config(resource_defaults={"name": "x"}),
         "resource_defaults cannot set 'name'; expected 'name' on each resource instead "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,6 +18,8 @@ from tap_restgeneric.records.drift import POLICIES
 from tap_restgeneric.records.schemas import drift_policy, resource_schema
 
 MAX_RESOURCES = 1000
+_UNSAFE_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
+"""What a stream name may not hold: target-jsonl and others write files named after it."""
 RESOURCE_FIELDS = {
     "name": Field("name", REQUIRED, nullable=False),
     "endpoint": Field("any"),
@@ -257,5 +260,12 @@ def resource_specs(
             if name and name in seen:
                 errors.add((*path, "name"), f"resource {name!r} is already defined", "unique names")
             seen.add(name)
+        for key, named in (("name", spec.name), ("table_name", spec.table_name)):
+            if named is not None and (_UNSAFE_NAME.search(named) or named in (".", "..")):
+                errors.add(
+                    (*path, key),
+                    f"{named!r} cannot name a stream: targets make file and table names of it",
+                    "a name without '/', '\\' or control characters, not '.' or '..'",
+                )
         specs.append((spec, path))
     return parents_first(specs, errors)
