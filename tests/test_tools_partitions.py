@@ -125,6 +125,29 @@ def test_at_most_1000_windows(capsys: pytest.CaptureFixture[str]) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        (3, "is not an object"),
+        ({"state_id": ["a"], "name": "a"}, "has no 'state_id' string"),
+        ({"state_id": "a", "name": "a", "window": "w"}, "has a 'window' that is not an object"),
+        (
+            {"state_id": "a", "name": "a", "window": {"resource": "x"}},
+            "has no window 'stream' string",
+        ),
+    ],
+)
+def test_merge_refuses_a_manifest_entry_that_is_no_partition(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], entry: Any, problem: str
+) -> None:
+    manifest = write(tmp_path, "partitions.json", [entry])
+    state = write(tmp_path, "a.json", {"bookmarks": {}})
+    assert main(["partitions", "--merge-state", state, "--manifest", manifest]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"{manifest}: partition 1 {problem}; expected the list partitions prints"
+    ]
+
+
 def window_bounds(parts: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
     """The ``incremental`` each window partition of resource ``name`` sets."""
     found = []

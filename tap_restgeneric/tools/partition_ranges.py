@@ -129,8 +129,12 @@ def merge(args: argparse.Namespace) -> int:
     if not args.manifest:
         raise ToolError("--merge-state needs --manifest PARTITIONS.json (the partitions list)")
     manifest = read_json(args.manifest, "manifest")
-    if not isinstance(manifest, list) or not all(isinstance(p, dict) for p in manifest):
+    if not isinstance(manifest, list):
         raise ToolError(f"{args.manifest}: not a partitions list")
+    for i, part in enumerate(manifest, 1):
+        if problem := _not_a_partition(part):
+            msg = f"{args.manifest}: partition {i} {problem}; expected the list partitions prints"
+            raise ToolError(msg)
     known = {p.get("state_id") for p in manifest}
     states: dict[str, dict[str, Any]] = {}
     for name in args.merge_state:
@@ -149,6 +153,27 @@ def merge(args: argparse.Namespace) -> int:
         err(note)
     out(json.dumps(state, indent=2))
     return 0
+
+
+def _not_a_partition(part: Any) -> str:
+    """What keeps ``part`` from being a partition as ``partitions`` prints it ("" when none)."""
+    if not isinstance(part, dict):
+        return "is not an object"
+    for key in ("name", "state_id"):
+        if not isinstance(part.get(key), str):
+            return f"has no {key!r} string"
+    window = part.get("window")
+    if window is None:
+        return ""
+    if not isinstance(window, dict):
+        return "has a 'window' that is not an object"
+    for key in ("resource", "stream", "replication_key"):
+        if not isinstance(window.get(key), str):
+            return f"has no window {key!r} string"
+    for key in ("start", "end"):  # a date-time, a date or an epoch number
+        if not isinstance(window.get(key), str | int | float) or isinstance(window[key], bool):
+            return f"has no window {key!r}"
+    return ""
 
 
 def read_json(name: str, kind: str) -> Any:
