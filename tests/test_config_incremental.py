@@ -87,6 +87,15 @@ def at(*keys: str | int) -> str:
             id="zero window_size",
         ),
         pytest.param(
+            {"incremental": {**INC, "window_size": "PT0.5S"}},
+            {},
+            [
+                "window 'PT0.5S' is shorter than a second; expected a duration of at least one "
+                f"second such as 'PT1H' or 'P7D' at {at('incremental', 'window_size')}"
+            ],
+            id="sub-second window_size",
+        ),
+        pytest.param(
             {"incremental": {"cursor_path": "u", "window_size": "P7D"}},
             {},
             [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from tap_restgeneric.config.fields import REQUIRED, Field, check_options
@@ -108,6 +109,13 @@ def incremental_spec(
                 f"invalid duration {opts['window_size']!r}",
                 "an ISO 8601 duration such as 'P7D' or 'PT6H'",
             )
+        elif window < timedelta(seconds=1):  # cursors are written to the second (or ms)
+            errors.add(
+                (*where, "window_size"),
+                f"window {opts['window_size']!r} is shorter than a second",
+                "a duration of at least one second such as 'PT1H' or 'P7D'",
+            )
+            window = None
         elif opts["initial_value"] is None and not start_date:
             errors.add(
                 (*where, "window_size"),
