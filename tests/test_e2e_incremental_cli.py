@@ -3,12 +3,27 @@ Meltano state (processes: slow, see conftest.SLOW_MODULES)."""
 
 from __future__ import annotations
 
+import json
+import resource
 import signal
+import subprocess
+import sys
+import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from cli import Run, example, jsonl_ids, kill_after_states, meltano_run, run_tap, signal_after
+from cli import (
+    Run,
+    clean_env,
+    example,
+    jsonl_ids,
+    kill_after_states,
+    meltano_run,
+    parse_messages,
+    run_tap,
+    signal_after,
+)
 from faults import FaultServer
 from promise_server import run_into_target
 
@@ -267,3 +282,36 @@ def test_windows_sigterm_stops_at_the_next_page_with_exit_143(tmp_path: Path) ->
     assert sorted(set(written)) == list(range(1, WINDOWED_RECORDS + 1))
     repeated = {i for i in written if written.count(i) > 1}
     assert all(r["updated_at"] >= mark for r in api.records() if r["id"] in repeated)
+
+
+def test_windows_wait_for_their_turn_when_the_spool_has_no_room(tmp_path: Path) -> None:
+    """No room for the temporary file of windows fetched ahead (each file of the tap limited to
+    2,000 bytes, as a full disk would): they wait for their turn instead, one warning, every
+    record once, exit 0 (a full disk made this run fail with 'unexpected error: OSError')."""
+    start = nine_days_ago()
+    with FaultServer({"/items": WINDOWED_RECORDS}, auth=None, page_delay=0.05, epoch=start) as api:
+        path = tmp_path / "config.json"
+        path.write_text(json.dumps(windowed_config(api, start, "items")))
+
+        def small_files() -> None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))
+
+        done = subprocess.run(
+            [sys.executable, "-m", "tap_restgeneric.tap", "--config", str(path)],
+            check=False,
+            capture_output=True,  # stdout a pipe: the limit is on files
+            text=True,
+            env=clean_env(),
+            timeout=120,
+            preexec_fn=small_files,
+        )
+    run = parse_messages(Run(done.returncode, done.stdout, done.stderr))
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.ids("items") == list(range(1, WINDOWED_RECORDS + 1))
+    warned = [line for line in run.stderr.splitlines() if "no room to keep the pages" in line]
+    assert len(warned) == 1
+    assert warned[0].endswith(
+        "stream 'items': no room to keep the pages of date windows fetched ahead of their turn "
+        f"in a temporary file in {tempfile.gettempdir()} (File too large): they wait for their "
+        "turn instead (slower, nothing lost); free space there or set TMPDIR"
+    )

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import threading
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
+import pytest
+
+from tap_restgeneric.sync import window_feed
 from tap_restgeneric.sync.bookmarks import Window
 from tap_restgeneric.sync.window_feed import IN_MEMORY, Feed, Finished
 
@@ -40,7 +47,7 @@ def test_memory_holds_at_most_in_memory_batches() -> None:
     for n in range(5):
         f.put(batch(n))
     assert len(f._memory) == IN_MEMORY
-    assert f._spooled == 5 - IN_MEMORY
+    assert len(f._ends) == 5 - IN_MEMORY
     f.close()
 
 
@@ -87,3 +94,64 @@ def test_after_close_puts_are_dropped_and_the_spool_is_gone() -> None:
     assert f._spool is None
     f.finish(Finished(None))
     assert f.take(0) == Finished(None)
+
+
+class SmallFile(io.FileIO):
+    """A temporary file that takes ``room`` bytes, then fails as a full disk does."""
+
+    room = 0
+
+    def write(self, data: Any) -> int:
+        if self.tell() + len(data) > SmallFile.room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return super().write(data)
+
+
+def small_spool(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, room: int) -> None:
+    """Feeds' spool files hold ``room`` bytes."""
+    SmallFile.room = room
+
+    def temporary_file(**_: Any) -> SmallFile:
+        return SmallFile(tmp_path / f"spool-{len(list(tmp_path.iterdir()))}", "w+")
+
+    monkeypatch.setattr("tap_restgeneric.sync.window_feed.tempfile.TemporaryFile", temporary_file)
+
+
+def test_no_room_in_the_spool_makes_the_writer_wait_and_keeps_the_order(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    small_spool(monkeypatch, tmp_path, room=2 * (len(window_feed._encode(batch(1))) + 1))
+    full: list[OSError] = []
+    f = Feed(Window(None, None, closed_end=False), full.append)
+    f.put(batch(0))  # memory
+    f.put(batch(1))  # spool
+    f.put(batch(2))  # spool: full now
+    assert len(f._ends) == 2 and full == []
+
+    def put_the_rest() -> None:
+        for n in range(3, 8):
+            f.put(batch(n))
+
+    writer = threading.Thread(target=put_the_rest)
+    writer.start()  # batch 3 finds no room: the writer waits for the reader
+    writer.join(0.3)
+    assert writer.is_alive() and len(full) == 1 and full[0].errno == errno.ENOSPC
+    taken = [f.take(5) for _ in range(8)]
+    writer.join(5)
+    assert taken == [batch(n) for n in range(8)]  # memory, the spool, then the rest in order
+    f.close()
+
+
+def test_close_releases_a_writer_waiting_for_room(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    small_spool(monkeypatch, tmp_path, room=0)
+    f = Feed(Window(None, None, closed_end=False))
+    f.put(batch(0))
+    writer = threading.Thread(target=f.put, args=(batch(1),))
+    writer.start()
+    writer.join(0.2)
+    assert writer.is_alive()  # waits for the reader to take batch 0
+    f.close()
+    writer.join(5)
+    assert not writer.is_alive()

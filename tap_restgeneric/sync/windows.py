@@ -13,6 +13,7 @@ temporary file (``window_feed.py``), so memory stays bounded however far ahead i
 from __future__ import annotations
 
 import itertools
+import tempfile
 import threading
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator
@@ -56,6 +57,8 @@ class WindowPages:
         self._windows = run.windows()
         self._more = True  # windows left to start
         self._sessions = threading.local()  # one per worker thread, kept from window to window
+        self._warn_once = threading.Lock()
+        self._warned = False
 
     def __iter__(self) -> Iterator[tuple[Window, Iterable[Batch]]]:
         """Each window and its pages; side by side only when there are several windows."""
@@ -85,7 +88,7 @@ class WindowPages:
             if window is None:
                 self._more = False
                 return
-            feed = Feed(window)
+            feed = Feed(window, self._spool_full)
             if not self._feeds:
                 feed.front.set()
             self._feeds.append(feed)
@@ -152,6 +155,21 @@ class WindowPages:
         finally:
             if steps is not None:  # an early stop: drop pages fetched ahead, spooled bodies
                 steps.close()
+
+    def _spool_full(self, exc: OSError) -> None:
+        """Say once that windows ahead of their turn wait instead of spooling (nothing lost)."""
+        with self._warn_once:
+            if self._warned:
+                return
+            self._warned = True
+        self.stream.logger.warning(
+            "stream %r: no room to keep the pages of date windows fetched ahead of their turn "
+            "in a temporary file in %s (%s): they wait for their turn instead (slower, nothing "
+            "lost); free space there or set TMPDIR",
+            self.stream.name,
+            tempfile.gettempdir(),
+            exc.strerror or exc,
+        )
 
     def _session(self) -> requests.Session:
         """This worker thread's session (its connections reused by the windows it fetches)."""
