@@ -286,15 +286,17 @@ def test_windows_sigterm_stops_at_the_next_page_with_exit_143(tmp_path: Path) ->
 
 def test_windows_wait_for_their_turn_when_the_spool_has_no_room(tmp_path: Path) -> None:
     """No room for the temporary file of windows fetched ahead (each file of the tap limited to
-    2,000 bytes, as a full disk would): they wait for their turn instead, one warning, every
+    1,000 bytes, as a full disk would): they wait for their turn instead, one warning, every
     record once, exit 0 (a full disk made this run fail with 'unexpected error: OSError')."""
     start = nine_days_ago()
     with FaultServer({"/items": WINDOWED_RECORDS}, auth=None, page_delay=0.05, epoch=start) as api:
+        config = windowed_config(api, start, "items")
+        config["resources"][0]["endpoint"]["incremental"]["window_size"] = "P3D"  # 15 pages
         path = tmp_path / "config.json"
-        path.write_text(json.dumps(windowed_config(api, start, "items")))
+        path.write_text(json.dumps(config))
 
-        def small_files() -> None:
-            resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))
+        def small_files() -> None:  # a page of 10 records fits, two do not
+            resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
 
         done = subprocess.run(
             [sys.executable, "-m", "tap_restgeneric.tap", "--config", str(path)],
