@@ -80,6 +80,18 @@ def run_tap(config: dict[str, Any], tmp_path: Path, *args: str, state: Any = Non
     return parse_messages(run)
 
 
+def file_limited(size: int, command: list[str]) -> list[str]:
+    """``command`` run with no file it writes growing past ``size`` bytes (RLIMIT_FSIZE), as
+    on a full disk; pipes are not files (set in a small exec wrapper, not a preexec_fn, which
+    is unsafe in a process with threads)."""
+    wrapper = (
+        "import os, resource, sys; "
+        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({size}, {size})); "
+        "os.execv(sys.argv[1], sys.argv[1:])"
+    )
+    return [sys.executable, "-c", wrapper, *command]
+
+
 def tool(name: str, env_var: str, venv: str) -> str:
     """Locate an external tool (target-jsonl, meltano); CI must have it, locally skip without."""
     path = os.environ.get(env_var) or str(ROOT / venv / "bin" / name)

@@ -4,7 +4,6 @@ Meltano state (processes: slow, see conftest.SLOW_MODULES)."""
 from __future__ import annotations
 
 import json
-import resource
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from cli import (
     Run,
     clean_env,
     example,
+    file_limited,
     jsonl_ids,
     kill_after_states,
     meltano_run,
@@ -295,17 +295,14 @@ def test_windows_wait_for_their_turn_when_the_spool_has_no_room(tmp_path: Path) 
         path = tmp_path / "config.json"
         path.write_text(json.dumps(config))
 
-        def small_files() -> None:  # a page of 10 records fits, two do not
-            resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
-
+        tap = [sys.executable, "-m", "tap_restgeneric.tap", "--config", str(path)]
         done = subprocess.run(
-            [sys.executable, "-m", "tap_restgeneric.tap", "--config", str(path)],
+            file_limited(1000, tap),  # a page of 10 records fits, two do not
             check=False,
             capture_output=True,  # stdout a pipe: the limit is on files
             text=True,
             env=clean_env(),
             timeout=120,
-            preexec_fn=small_files,
         )
     run = parse_messages(Run(done.returncode, done.stdout, done.stderr))
     assert run.returncode == 0, run.stderr[-2000:]

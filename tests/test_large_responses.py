@@ -22,6 +22,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli import clean_env
+from cli import clean_env, file_limited
 from large_api import Api, Reply, Route, array, ok, records_for
 
 LARGE_MB = float(os.environ.get("LARGE_RESPONSE_TEST_MB", "40"))
@@ -64,8 +65,11 @@ def peak_rss_kb(pid: int) -> int | None:
     return None
 
 
-def run_cli(config: dict[str, Any], tmp_path: Path, name: str) -> Child:
-    """Run the CLI; a thread reads its stdout pipe and parses every line.
+def run_cli(
+    config: dict[str, Any], tmp_path: Path, name: str, file_limit: int | None = None
+) -> Child:
+    """Run the CLI; a thread reads its stdout pipe and parses every line. ``file_limit``
+    caps the size of each file the tap writes (RLIMIT_FSIZE), as a full disk would.
 
     Peak RSS is the child's VmHWM, read every 20 ms until it exits (its ``ru_maxrss`` would
     also count this test process: a child started with vfork inherits the parent's high-water
@@ -80,7 +84,14 @@ def run_cli(config: dict[str, Any], tmp_path: Path, name: str) -> Child:
     peak = [0]
     started = time.monotonic()
     with err_path.open("wb") as err:
-        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, env=clean_env())
+        if file_limit is not None:
+            command = file_limited(file_limit, command)
+        child = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            env=clean_env(),
+        )
         assert child.stdout is not None
         stdout = child.stdout
 
@@ -221,3 +232,20 @@ def test_a_large_response_streams_in_bounded_memory(
     if Path("/proc/self/status").exists():  # VmHWM is Linux's
         assert 0 < run.peak_rss_mb < 2 * body_mb + 80, f"peak RSS {run.peak_rss_mb:.1f} MB"
     assert f"{large.count} records" in run.stderr  # the summary line counts them all
+
+
+def test_no_room_for_a_large_body_is_one_line(large: LargeApi, tmp_path: Path) -> None:
+    """The temporary file of a large body cannot grow (a full disk): one line naming the
+    request and what to do, exit 1, nothing written (it was retried as a truncated body and
+    then ended with 'unexpected error: OSError')."""
+    run = run_cli(cli_config(large.api, "/wrapped"), tmp_path, "no-room", file_limit=1 << 20)
+    assert run.returncode == 1
+    assert run.records == [] and run.bad_lines == 0
+    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
+    assert len(errors) == 1, run.stderr[-3000:]
+    assert errors[0].endswith(
+        f"stream 'items': GET {large.api.url}/wrapped failed: no room for its body (over 16 "
+        f"MiB: kept in a temporary file) in {tempfile.gettempdir()} (File too large); free "
+        "space there or set TMPDIR"
+    )
+    assert "retry" not in run.stderr and "Traceback" not in run.stderr

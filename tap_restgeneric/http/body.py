@@ -9,6 +9,7 @@ record chunk.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import socket
 import tempfile
@@ -44,20 +45,41 @@ def content_digest(content: bytes) -> bytes:
     return hashlib.blake2b(content, digest_size=16).digest()
 
 
+class NoRoom(Exception):
+    """The temporary file of a large body could not be written (a full disk, a size limit)."""
+
+    def __init__(self, exc: OSError) -> None:
+        super().__init__(exc.strerror or str(exc))
+
+
 class Spooled:
     """A response body too large to hold in memory: in an unnamed temporary file (deleted when
-    closed or collected), with the content digest computed as it was written and its start."""
+    closed or collected), with the content digest computed as it was written and its start.
+
+    Unbuffered, so a write that fails leaves nothing behind to fail again on close.
+    """
 
     def __init__(self) -> None:
         # closed by ``close`` once the page is done (or when collected, after a failure)
-        self.file: IO[bytes] = tempfile.TemporaryFile(prefix="restgeneric-body-")  # noqa: SIM115
+        try:
+            self.file: IO[bytes] = tempfile.TemporaryFile(prefix="restgeneric-body-", buffering=0)  # noqa: SIM115
+        except OSError as exc:
+            raise NoRoom(exc) from None
         self.size = 0
         self.head = b""
         self._hash = hashlib.blake2b(digest_size=16)
 
     def write(self, chunk: bytes) -> None:
-        """Append a piece of the body."""
-        self.file.write(chunk)
+        """Append a piece of the body; NoRoom when the file takes no more."""
+        view, done = memoryview(chunk), 0
+        try:
+            while done < len(view):  # an unbuffered write may take part of it
+                wrote = self.file.write(view[done:])
+                if not wrote:
+                    raise OSError(errno.ENOSPC, "the temporary file took no more bytes")
+                done += wrote
+        except OSError as exc:
+            raise NoRoom(exc) from None
         self._hash.update(chunk)
         if len(self.head) < HEAD_BYTES:
             self.head += chunk[: HEAD_BYTES - len(self.head)]
@@ -166,9 +188,11 @@ def read_body(
         raise StreamRequestError(_too_large(describe(), f" (Content-Length {declared})"))
     raw = response.raw
     chunks: list[bytes] = []
-    spooled = Spooled() if declared.isdigit() and int(declared) > SPOOL_BYTES else None
+    spooled: Spooled | None = None
     size = 0
     try:
+        if declared.isdigit() and int(declared) > SPOOL_BYTES:
+            spooled = Spooled()
         while True:
             left = deadline - _clock()
             if left <= 0:
@@ -197,18 +221,32 @@ def read_body(
         response.close()
         if spooled is not None:
             spooled.close()
-        if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
-            raise Retry(late()) from None
-        if isinstance(exc, urllib3.exceptions.SSLError):
-            raise requests.exceptions.SSLError(exc) from None
-        if isinstance(exc, urllib3.exceptions.DecodeError):
-            raise requests.exceptions.ContentDecodingError(exc) from None
-        if isinstance(exc, urllib3.exceptions.ProtocolError | OSError):
-            raise requests.exceptions.ChunkedEncodingError(exc) from None
-        raise
+        raise _read_failure(exc, describe, late) from None
     response._content = b"".join(chunks) if spooled is None else spooled.head
     response._content_consumed = True  # type: ignore[attr-defined]
     return spooled
+
+
+def _read_failure(
+    exc: BaseException, describe: Callable[[], str], late: Callable[[], str]
+) -> BaseException:
+    """What a failure while reading a body is raised as: requests' exceptions (retried as
+    network errors), a Retry past the deadline, or a StreamRequestError for a full disk."""
+    if isinstance(exc, NoRoom):
+        return StreamRequestError(
+            f"{describe()} failed: no room for its body (over {SPOOL_BYTES >> 20} MiB: kept "
+            f"in a temporary file) in {tempfile.gettempdir()} ({exc}); free space there or "
+            "set TMPDIR"
+        )
+    if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+        return Retry(late())
+    if isinstance(exc, urllib3.exceptions.SSLError):
+        return requests.exceptions.SSLError(exc)
+    if isinstance(exc, urllib3.exceptions.DecodeError):
+        return requests.exceptions.ContentDecodingError(exc)
+    if isinstance(exc, urllib3.exceptions.ProtocolError | OSError):
+        return requests.exceptions.ChunkedEncodingError(exc)
+    return exc
 
 
 def _too_large(description: str, declared: str = "") -> str:
