@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli import clean_env, example, run_tap, secret_variables
+from cli import clean_env, example, file_limited, run_tap, secret_variables
 from faults import FaultServer
 
-from tap_restgeneric.cli import CLOSED_STDOUT
+from tap_restgeneric.cli import CLOSED_STDOUT, STDOUT_FAILED
 from tap_restgeneric.demo import DemoServer
 
 TAP = [sys.executable, "-m", "tap_restgeneric.tap"]
@@ -448,6 +448,32 @@ def test_reader_closing_stdout_is_one_line_and_exit_1(
     errors = [line for line in stderr.splitlines() if "ERROR" in line]
     assert len(errors) == 1, stderr[-3000:]
     assert errors[0].endswith(CLOSED_STDOUT)
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr
+
+
+@pytest.mark.parametrize("streams", ["seed_003_basic", "seed_004_offset"])
+def test_stdout_a_full_disk_is_one_line_and_exit_1(
+    demo: DemoServer, tmp_path: Path, streams: str
+) -> None:
+    """Stdout a file that can take no more (capped at 4,000 bytes, as a full disk): one line
+    saying so, exit 1, no traceback — it was 'unexpected error: OSError'."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(example(streams, demo.url)))
+    tap = [sys.executable, "-m", "tap_restgeneric.tap", "--config", str(path)]
+    with (tmp_path / "out.jsonl").open("wb") as out:
+        done = subprocess.run(
+            file_limited(4000, tap),
+            stdout=out,
+            stderr=subprocess.PIPE,
+            env=clean_env(),
+            timeout=60,
+            check=False,
+        )
+    stderr = done.stderr.decode()
+    assert done.returncode == 1
+    errors = [line for line in stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1, stderr[-3000:]
+    assert errors[0].endswith(f"cannot write to stdout (File too large): {STDOUT_FAILED}")
     assert "Traceback" not in stderr and "Exception ignored" not in stderr
 
 

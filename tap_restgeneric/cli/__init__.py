@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from tap_restgeneric.cli.failures import (
     CLOSED_STDOUT,
+    STDOUT_FAILED,
     InputFileError,
     clean_failures,
     one_line_failures,
@@ -27,6 +28,7 @@ __all__ = [
     "CLOSED_STDOUT",
     "MAX_CONFIG_BYTES",
     "MAX_YAML_BYTES",
+    "STDOUT_FAILED",
     "InputFileError",
     "LimitError",
     "clean_failures",

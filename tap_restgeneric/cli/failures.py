@@ -17,11 +17,18 @@ from tap_restgeneric.config.fields import MAX_LINE, clip, shorten
 from tap_restgeneric.errors import StreamRequestError, format_path
 from tap_restgeneric.records.drift import SchemaDriftError
 from tap_restgeneric.redaction import excerpt, install_log_redaction
+from tap_restgeneric.sync.output import StdoutFailed
 from tap_restgeneric.sync.parallel import Halted
 
 CLOSED_STDOUT = (
     "stdout was closed by its reader (the target stopped reading; its own error says why): the "
     "run stops here, and resumes from the last STATE the target received"
+)
+
+
+STDOUT_FAILED = (
+    "the run stops here; the last line written may be cut short, and a resume starts from the "
+    "last whole STATE line before it"
 )
 
 
@@ -81,8 +88,10 @@ def clean_failures(logger: logging.Logger) -> Iterator[None]:
         )
     except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
         raise
-    except BrokenPipeError:
+    except BrokenPipeError as exc:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        if isinstance(exc, StdoutFailed):
+            fail(logger, [f"cannot write to stdout ({exc.strerror}): {STDOUT_FAILED}"])
         fail(logger, [CLOSED_STDOUT])
     except Exception as exc:
         if logger.isEnabledFor(logging.DEBUG):

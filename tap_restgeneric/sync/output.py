@@ -14,10 +14,20 @@ if TYPE_CHECKING:
 _writing = threading.Lock()
 
 
+class StdoutFailed(BrokenPipeError):
+    """Stdout took no more for another reason than its reader leaving (a full disk): as
+    final as a closed pipe, with its own message."""
+
+
 def _emit(lines: bytes | bytearray) -> None:
     out = sys.stdout.buffer
-    out.write(lines)
-    out.flush()
+    try:
+        out.write(lines)
+        out.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise StdoutFailed(exc.errno, exc.strerror or str(exc)) from None
 
 
 def write_lines(lines: bytes | bytearray) -> None:
