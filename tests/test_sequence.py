@@ -36,6 +36,23 @@ def test_empty_body_after_pages_with_data() -> None:
     assert error == line(3, "?cursor=c3", reason)
 
 
+def test_204_after_pages_with_data_says_how_to_accept_it() -> None:
+    """A 204 No Content is not taken for an end unless the config says so (as dlt's idiom)."""
+    with requests_mock.Mocker() as m:
+        serve(m, URL, *first_two_pages(), {"status_code": 204, "text": ""})
+        records, error = run_to_failure(CURSOR)
+    assert ids(records) == [1, 2, 3, 4]
+    reason = (
+        "the response is a 204 No Content, while earlier pages had data (if the API ends its "
+        "pages so, say it: response_actions [{status_code: 204, action: ignore}])"
+    )
+    assert error == line(3, "?cursor=c3", reason)
+    ignore_204 = {**CURSOR, "response_actions": [{"status_code": 204, "action": "ignore"}]}
+    with requests_mock.Mocker() as m:
+        serve(m, URL, *first_two_pages(), {"status_code": 204, "text": ""})
+        assert ids(run(ignore_204)) == [1, 2, 3, 4]
+
+
 def test_error_shaped_body_after_pages_with_data() -> None:
     with requests_mock.Mocker() as m:
         serve(m, URL, *first_two_pages(), page({"error": "database timeout"}))

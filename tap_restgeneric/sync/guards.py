@@ -61,6 +61,12 @@ class Guards:
             return f"the response looks like an error: {excerpt(fetched.response.text, 200)}"
         if found or not self.had_data:
             return None
+        if body is None and fetched.response.status_code == 204:
+            return (
+                "the response is a 204 No Content, while earlier pages had data (if the API "
+                "ends its pages so, say it: response_actions [{status_code: 204, action: "
+                "ignore}])"
+            )
         if body is None:
             return "the response body is empty, while earlier pages had data"
         shown = excerpt(fetched.response.text, 200)
