@@ -314,3 +314,31 @@ def test_windows_wait_for_their_turn_when_the_spool_has_no_room(tmp_path: Path) 
         f"in a temporary file in {tempfile.gettempdir()} (File too large): they wait for their "
         "turn instead (slower, nothing lost); free space there or set TMPDIR"
     )
+
+
+def test_windowed_parent_with_a_child_piped_into_target_jsonl(tmp_path: Path) -> None:
+    """Default settings: a windowed parent (windows fetched side by side) and a child resource
+    asked once per parent record; every parent once in order, every child page once."""
+    start = nine_days_ago()
+    with FaultServer({"/items": WINDOWED_RECORDS, "/orders": 5}, auth=None, epoch=start) as api:
+        config = windowed_config(api, start, "items")
+        child = {
+            "name": "orders",
+            "primary_key": ["_items_id", "id"],
+            "include_from_parent": ["id"],
+            "endpoint": {
+                "path": "orders",
+                "params": {"item": "{resources.items.id}"},
+                "data_selector": "data",
+                "paginator": {"type": "header_link"},
+            },
+        }
+        config["resources"].append(child)
+        piped = run_into_target(config, tmp_path)
+        asked = sorted(
+            int(r.query["item"]) for r in api.log("/orders") if r.query.get("page") is None
+        )
+    piped.check()
+    assert piped.files["items"] == list(range(1, WINDOWED_RECORDS + 1))
+    assert asked == list(range(1, WINDOWED_RECORDS + 1))  # each parent's sequence once
+    assert sorted(piped.files["orders"]) == sorted(list(range(1, 6)) * WINDOWED_RECORDS)
