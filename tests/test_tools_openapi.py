@@ -567,6 +567,26 @@ def test_relative_server_is_joined_to_the_document_url() -> None:
     assert report.base_why == "server '/v2' on the document's host"
 
 
+@pytest.mark.parametrize(
+    ("top", "expected"),
+    [
+        ({"servers": [{"url": "/v2"}]}, "http://api.test/v2"),
+        ({"servers": []}, "http://api.test"),
+    ],
+)
+def test_credentials_in_the_document_url_stay_out_of_the_config(
+    top: dict[str, Any], expected: str
+) -> None:
+    """The user and password (or a token) used to fetch the document are not the API's base
+    URL: they were written into config.json in plain text."""
+    document = openapi({"/a": get({"type": "array", "items": ITEM})}, **top)
+    with requests_mock.Mocker() as mock:
+        mock.get(requests_mock.ANY, json=document)
+        config, _ = convert("http://user:pw-1234@api.test/spec/openapi.json?token=tok-5678")
+    assert config["client"]["base_url"] == expected
+    assert "pw-1234" not in json.dumps(config) and "tok-5678" not in json.dumps(config)
+
+
 def test_no_absolute_server_needs_base_url(tmp_path: Path) -> None:
     document = openapi({"/a": get({"type": "array", "items": ITEM})}, servers=[{"url": "/v2"}])
     path = write(tmp_path, document)

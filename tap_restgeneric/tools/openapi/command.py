@@ -27,14 +27,20 @@ from tap_restgeneric.tools.validate import check_config
 
 
 def base_url(document: Document, given: str | None) -> tuple[str, str]:
-    """The API's base URL and where it came from; ToolError when none is absolute."""
+    """The API's base URL and where it came from; ToolError when none is absolute.
+
+    What comes from the document's own URL keeps its scheme, host and path only: a user and
+    password (or a token in the query) used to fetch the document are not written into the
+    config (the API's credentials belong in ``auth`` and ``secrets``).
+    """
     if given:
         return given, "--base-url"
     content = document.content
+    doc = urlsplit(document.uri)
+    doc = doc._replace(netloc=doc.netloc.rpartition("@")[2], query="", fragment="")
     if document.swagger:
         host, base = content.get("host"), str(content.get("basePath") or "")
         schemes = content.get("schemes") or []
-        doc = urlsplit(document.uri)
         fallback = doc.scheme if is_url(document.uri) else "https"
         scheme = "https" if "https" in schemes else (schemes or [fallback])[0]
         if host:
@@ -50,9 +56,8 @@ def base_url(document: Document, given: str | None) -> tuple[str, str]:
             if urlsplit(url).scheme in ("http", "https"):
                 return url, "the document's first server"
             if is_url(document.uri):
-                return urljoin(document.uri, url), f"server {url!r} on the document's host"
+                return urljoin(doc.geturl(), url), f"server {url!r} on the document's host"
         elif is_url(document.uri):
-            doc = urlsplit(document.uri)
             return f"{doc.scheme}://{doc.netloc}", "no servers: the document's host"
     raise ToolError("the document names no absolute server URL: give --base-url URL")
 
